@@ -1,0 +1,172 @@
+"""The one factory for AWS clients: endpoint, retries, timeouts, pool and TLS.
+
+Every AWS client in orgtop comes from :class:`ClientFactory`. It holds one
+aioboto3 session and one SSL context for the whole process: aiobotocore
+otherwise loads the CA bundle again for every client it creates, which costs
+more CPU than the request itself.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import ssl
+from collections import Counter
+from dataclasses import dataclass, field
+from functools import cache
+from typing import Any
+
+import aioboto3
+import aiohttp
+from aiobotocore.config import AioConfig
+from aiobotocore.httpsession import AIOHTTPSession
+from botocore.httpsession import get_cert_path
+
+log = logging.getLogger(__name__)
+
+
+@cache
+def shared_ssl_context(verify: str | bool = True) -> ssl.SSLContext:
+    """Build the process-wide SSL context, honouring ``AWS_CA_BUNDLE``."""
+    context = ssl.create_default_context()
+    bundle = os.environ.get("AWS_CA_BUNDLE") or get_cert_path(verify)
+    if isinstance(bundle, str) and bundle:
+        context.load_verify_locations(cafile=bundle)
+    return context
+
+
+class SharedContextHTTPSession(AIOHTTPSession):
+    """aiobotocore's HTTP session, reusing one SSL context for every connector."""
+
+    def _create_connector(self, proxy_url: str | None) -> aiohttp.TCPConnector:
+        if proxy_url and self._proxy_config.settings:
+            return super()._create_connector(proxy_url)  # type: ignore[no-any-return]
+        context: ssl.SSLContext | bool = False
+        if self._verify:
+            verify = self._verify if isinstance(self._verify, str) else True
+            context = shared_ssl_context(verify)
+        return aiohttp.TCPConnector(
+            limit=self._max_pool_connections, ssl=context, **self._connector_args
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class Credentials:
+    """A set of AWS credentials; ``repr`` never shows the secret parts."""
+
+    access_key_id: str = field(repr=False)
+    secret_access_key: str = field(repr=False)
+    session_token: str | None = field(default=None, repr=False)
+    expiration: float | None = None
+
+
+@dataclass
+class ClientSettings:
+    """What every client shares: endpoint, retries, timeouts and pool size."""
+
+    endpoint_url: str | None = None
+    retry_mode: str = "standard"
+    max_attempts: int = 5
+    connect_timeout: float = 5.0
+    read_timeout: float = 20.0
+    pool_size: int = 50
+
+
+class RequestCounter:
+    """Counts HTTP attempts and retries per ``service.Operation`` on the client side."""
+
+    def __init__(self) -> None:
+        """Start with zero counts."""
+        self.attempts: Counter[str] = Counter()
+        self.calls: Counter[str] = Counter()
+
+    def attach(self, client: Any) -> None:
+        """Register the counting handlers on one client's event system."""
+        client.meta.events.register("before-send", self._on_send)
+        client.meta.events.register("before-call", self._on_call)
+
+    def _on_send(self, event_name: str, **_: Any) -> None:
+        self.attempts[_operation_key(event_name)] += 1
+
+    def _on_call(self, event_name: str, **_: Any) -> None:
+        self.calls[_operation_key(event_name)] += 1
+
+    @property
+    def retries(self) -> int:
+        """Attempts beyond the first of each call."""
+        return sum(self.attempts.values()) - sum(self.calls.values())
+
+
+def _operation_key(event_name: str) -> str:
+    parts = event_name.split(".")
+    return f"{parts[1]}.{parts[2]}" if len(parts) >= 3 else event_name
+
+
+class ClientFactory:
+    """Creates and keeps AWS clients for the life of the process or refresh."""
+
+    def __init__(self, settings: ClientSettings | None = None) -> None:
+        """Create the shared session; clients are opened lazily."""
+        self.settings = settings or ClientSettings()
+        self.session = aioboto3.Session()
+        self.counter = RequestCounter()
+        self._clients: dict[tuple[Any, ...], Any] = {}
+        self._contexts: dict[tuple[Any, ...], Any] = {}
+        self._config = AioConfig(
+            retries={
+                "mode": self.settings.retry_mode,
+                "max_attempts": self.settings.max_attempts,
+            },
+            connect_timeout=self.settings.connect_timeout,
+            read_timeout=self.settings.read_timeout,
+            max_pool_connections=self.settings.pool_size,
+            http_session_cls=SharedContextHTTPSession,
+        )
+
+    @property
+    def open_clients(self) -> int:
+        """Number of clients currently open."""
+        return len(self._clients)
+
+    async def client(
+        self, service: str, region: str, credentials: Credentials, key: str = ""
+    ) -> Any:
+        """Return an open client, reused for the same key, service and region.
+
+        ``key`` names the credentials (a role ARN and its session's expiry) so a
+        renewed session gets new clients while old ones are closed by
+        :meth:`forget`.
+        """
+        cache_key = (key or credentials.access_key_id, service, region)
+        existing = self._clients.get(cache_key)
+        if existing is not None:
+            return existing
+        context = self.session.client(
+            service,
+            region_name=region,
+            endpoint_url=self.settings.endpoint_url,
+            aws_access_key_id=credentials.access_key_id,
+            aws_secret_access_key=credentials.secret_access_key,
+            aws_session_token=credentials.session_token,
+            config=self._config,
+        )
+        client = await context.__aenter__()
+        self.counter.attach(client)
+        self._clients[cache_key] = client
+        self._contexts[cache_key] = context
+        return client
+
+    async def forget(self, key: str) -> None:
+        """Close the clients opened under ``key`` (an expired role session)."""
+        for cache_key in [k for k in self._clients if k[0] == key]:
+            await self._close(cache_key)
+
+    async def close(self) -> None:
+        """Close every client."""
+        for cache_key in list(self._clients):
+            await self._close(cache_key)
+
+    async def _close(self, cache_key: tuple[Any, ...]) -> None:
+        self._clients.pop(cache_key, None)
+        context = self._contexts.pop(cache_key)
+        await context.__aexit__(None, None, None)

@@ -1,0 +1,58 @@
+"""STS additions: ``GetSessionToken`` with MFA, as the demo identity uses it.
+
+moto's ``GetSessionToken`` ignores the MFA device and returns keys that map
+to no account. Here the serial must be the user's device and the code six
+digits (any six digits pass), and the session's keys belong to the identity
+account, as they do on AWS.
+"""
+
+from __future__ import annotations
+
+import secrets
+from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING
+
+from moto.iam import iam_backends
+
+from collectors.demo.plugins import Response, handler
+from collectors.demo.wire import error_response
+
+if TYPE_CHECKING:
+    from collectors.demo.server import DemoWorld
+    from collectors.demo.wire import WireRequest
+
+
+@handler("sts", "GetSessionToken")
+def get_session_token(world: DemoWorld, request: WireRequest) -> Response:
+    """Issue an MFA session for the identity account's user."""
+    form = request.form()
+    serial = form.get("SerialNumber", "")
+    code = form.get("TokenCode", "")
+    if serial and not (len(code) == 6 and code.isdigit()):
+        return error_response(
+            request,
+            "AccessDenied",
+            "MultiFactorAuthentication failed with invalid MFA one time pass code.",
+        )
+    if serial and serial != world.mfa_serial:
+        return error_response(
+            request, "AccessDenied", "MultiFactorAuthentication failed, unable to validate MFA code."
+        )
+    duration = int(form.get("DurationSeconds", "43200"))
+    iam = iam_backends[world.scenario.identity.id]["aws"]
+    key = iam.create_temp_access_key()
+    expiration = datetime.now(UTC) + timedelta(seconds=duration)
+    world.extra.setdefault("sessions_issued", 0)
+    world.extra["sessions_issued"] += 1
+    body = (
+        '<GetSessionTokenResponse xmlns="https://sts.amazonaws.com/doc/2011-06-15/">'
+        "<GetSessionTokenResult><Credentials>"
+        f"<SessionToken>{secrets.token_urlsafe(48)}</SessionToken>"
+        f"<SecretAccessKey>{key.secret_access_key}</SecretAccessKey>"
+        f"<Expiration>{expiration.strftime('%Y-%m-%dT%H:%M:%SZ')}</Expiration>"
+        f"<AccessKeyId>{key.access_key_id}</AccessKeyId>"
+        "</Credentials></GetSessionTokenResult>"
+        "<ResponseMetadata><RequestId>00000000-0000-0000-0000-000000000000</RequestId>"
+        "</ResponseMetadata></GetSessionTokenResponse>"
+    )
+    return 200, {"Content-Type": "text/xml"}, body.encode()

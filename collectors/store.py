@@ -1,0 +1,223 @@
+"""SQLite store of snapshots, with schema versions, migrations and retention.
+
+Each refresh is one row holding the snapshot document as zlib-compressed
+JSON, so the latest one is read with a single query. A file that SQLite
+cannot read is moved aside (``NAME.corrupt-TIMESTAMP``), never deleted.
+The store holds what ``collect --json`` prints and nothing secret.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import sqlite3
+import time
+import zlib
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from collectors.snapshot import Snapshot
+
+log = logging.getLogger(__name__)
+
+STORE_VERSION = 2
+"""Version 1 kept no per-snapshot counts; version 2 adds them for fast listing."""
+
+
+class StoreError(Exception):
+    """The store cannot be read or written; the message says what to do."""
+
+
+@dataclass(frozen=True, slots=True)
+class SnapshotInfo:
+    """A stored snapshot's row, without its body."""
+
+    id: int
+    generated_at: str
+    accounts: int
+    errors: int
+
+
+def _migrate_1_to_2(db: sqlite3.Connection) -> None:
+    db.execute("ALTER TABLE snapshots ADD COLUMN accounts INTEGER NOT NULL DEFAULT 0")
+    db.execute("ALTER TABLE snapshots ADD COLUMN errors INTEGER NOT NULL DEFAULT 0")
+    rows = db.execute("SELECT id, body FROM snapshots").fetchall()
+    for row_id, body in rows:
+        document = json.loads(zlib.decompress(body))
+        db.execute(
+            "UPDATE snapshots SET accounts = ?, errors = ? WHERE id = ?",
+            (len(document.get("accounts", [])), len(document.get("errors", [])), row_id),
+        )
+
+
+MIGRATIONS: dict[int, Callable[[sqlite3.Connection], None]] = {1: _migrate_1_to_2}
+
+SCHEMA_V1 = """
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS snapshots (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    generated_at TEXT NOT NULL,
+    body BLOB NOT NULL
+);
+CREATE INDEX IF NOT EXISTS snapshots_time ON snapshots (generated_at);
+"""
+
+
+class Store:
+    """Snapshots in one SQLite file."""
+
+    def __init__(self, path: Path, *, retention_days: int = 30) -> None:
+        """Open (creating or migrating) the store; a corrupt file is moved aside."""
+        self.path = path
+        self.retention_days = retention_days
+        self.warnings: list[str] = []
+        self.db = self._open()
+
+    def _open(self) -> sqlite3.Connection:
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as error:
+            raise StoreError(
+                f"cannot create the store directory {self.path.parent}: "
+                f"{error.strerror}; choose another with --store"
+            ) from None
+        try:
+            return self._connect()
+        except sqlite3.DatabaseError as error:
+            if isinstance(error, sqlite3.OperationalError) and not self.path.exists():
+                raise StoreError(f"cannot open the store {self.path}: {error}") from None
+            if _is_access_problem(error):
+                raise StoreError(
+                    f"cannot open the store {self.path}: {error}; check its "
+                    "permissions or choose another with --store"
+                ) from None
+            aside = self._move_aside()
+            message = (
+                f"store {self.path} was unreadable ({error}); moved it to {aside} "
+                "and started a new one"
+            )
+            log.warning("%s", message)
+            self.warnings.append(message)
+            return self._connect()
+
+    def _connect(self) -> sqlite3.Connection:
+        db = sqlite3.connect(self.path, timeout=5.0)
+        try:
+            db.execute("PRAGMA journal_mode=WAL")
+            check = db.execute("PRAGMA quick_check").fetchone()
+            if check and check[0] != "ok":
+                raise sqlite3.DatabaseError(f"integrity check failed: {check[0]}")
+            self._ensure_schema(db)
+        except sqlite3.DatabaseError:
+            db.close()
+            raise
+        return db
+
+    def _ensure_schema(self, db: sqlite3.Connection) -> None:
+        db.executescript(SCHEMA_V1)
+        row = db.execute("SELECT value FROM meta WHERE key = 'version'").fetchone()
+        if row is None:
+            has_rows = db.execute("SELECT COUNT(*) FROM snapshots").fetchone()[0]
+            version = 1 if has_rows else 0
+        else:
+            version = int(row[0])
+        if version == 0:
+            _migrate_1_to_2(db)
+            version = STORE_VERSION
+        if version > STORE_VERSION:
+            raise StoreError(
+                f"store {self.path} was written by a newer orgtop (version "
+                f"{version}); upgrade orgtop or use another --store"
+            )
+        while version < STORE_VERSION:
+            log.info("migrating store %s from version %d", self.path, version)
+            with db:
+                MIGRATIONS[version](db)
+            version += 1
+        with db:
+            db.execute(
+                "INSERT OR REPLACE INTO meta (key, value) VALUES ('version', ?)",
+                (str(version),),
+            )
+
+    def _move_aside(self) -> Path:
+        stamp = time.strftime("%Y%m%d-%H%M%S")
+        aside = self.path.with_name(f"{self.path.name}.corrupt-{stamp}")
+        self.path.rename(aside)
+        for suffix in ("-wal", "-shm"):
+            extra = self.path.with_name(self.path.name + suffix)
+            if extra.exists():
+                extra.rename(aside.with_name(aside.name + suffix))
+        return aside
+
+    def save(self, snapshot: Snapshot) -> int:
+        """Store a snapshot and apply retention; returns its row id."""
+        document = snapshot.to_document()
+        body = zlib.compress(json.dumps(document, separators=(",", ":")).encode(), 6)
+        try:
+            with self.db:
+                cursor = self.db.execute(
+                    "INSERT INTO snapshots (generated_at, body, accounts, errors) "
+                    "VALUES (?, ?, ?, ?)",
+                    (
+                        document["generated_at"],
+                        body,
+                        len(snapshot.accounts),
+                        len(snapshot.errors),
+                    ),
+                )
+                self._apply_retention()
+        except sqlite3.OperationalError as error:
+            raise StoreError(
+                f"cannot write the store {self.path}: {error}; the previous "
+                "snapshots are kept; free disk space or choose another --store"
+            ) from None
+        return int(cursor.lastrowid or 0)
+
+    def _apply_retention(self) -> None:
+        if self.retention_days <= 0:
+            return
+        cutoff = datetime.now(UTC) - timedelta(days=self.retention_days)
+        newest = self.db.execute("SELECT MAX(id) FROM snapshots").fetchone()[0]
+        self.db.execute(
+            "DELETE FROM snapshots WHERE generated_at < ? AND id != ?",
+            (cutoff.strftime("%Y-%m-%dT%H:%M:%SZ"), newest),
+        )
+
+    def latest(self, *, demo: bool | None = None) -> Snapshot | None:
+        """Return the newest snapshot, or None when the store is empty."""
+        row = self.db.execute(
+            "SELECT body FROM snapshots ORDER BY id DESC LIMIT 1"
+        ).fetchone()
+        return _decode(row[0]) if row else None
+
+    def load(self, snapshot_id: int) -> Snapshot | None:
+        """Return one snapshot by row id."""
+        row = self.db.execute(
+            "SELECT body FROM snapshots WHERE id = ?", (snapshot_id,)
+        ).fetchone()
+        return _decode(row[0]) if row else None
+
+    def history(self, limit: int = 50) -> list[SnapshotInfo]:
+        """List the newest snapshots, newest first."""
+        rows = self.db.execute(
+            "SELECT id, generated_at, accounts, errors FROM snapshots "
+            "ORDER BY id DESC LIMIT ?",
+            (limit,),
+        ).fetchall()
+        return [SnapshotInfo(*row) for row in rows]
+
+    def close(self) -> None:
+        """Close the database connection."""
+        self.db.close()
+
+
+def _decode(body: bytes) -> Snapshot:
+    return Snapshot.from_document(json.loads(zlib.decompress(body)))
+
+
+def _is_access_problem(error: sqlite3.DatabaseError) -> bool:
+    text = str(error).lower()
+    return "unable to open" in text or "readonly" in text or "permission" in text

@@ -1,0 +1,1 @@
+"""orgtop's terminal side: the Textual app and the command line."""
