@@ -29,8 +29,12 @@ def load(path: Path, text: str | None = None) -> tuple[dict[str, Any], str]:
     try:
         return tomllib.loads(text), text
     except tomllib.TOMLDecodeError as error:
-        line = getattr(error, "lineno", None)
-        reason = str(error).split(" (at line")[0]
+        # Python 3.11's TOMLDecodeError carries the position only in its text.
+        found = re.search(r"\(at line (\d+)", str(error))
+        line = int(found.group(1)) if found else None
+        if line is None and "end of document" in str(error):
+            line = max(1, len(text.splitlines()))
+        reason = re.sub(r" \(at (line \d+, column \d+|end of document)\)", "", str(error))
         raise ConfigError(
             str(path), f"invalid TOML: {reason}; fix the syntax", line=line
         ) from None

@@ -1,0 +1,140 @@
+"""The command line as a user runs it: exit codes, messages, JSON, offline."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from collectors.snapshot import SCHEMA_VERSION
+from tests.conftest import SMALL
+from tui.cli import build_parser, main
+
+DENY = """
+[[fault]]
+service = "sts"
+operation = "AssumeRole"
+account = "payments-dev"
+error = "AccessDenied"
+"""
+
+
+def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
+    status = main(list(argv))
+    captured = capsys.readouterr()
+    return status, captured.out, captured.err
+
+
+def test_version_prints_number(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exited:
+        main(["--version"])
+    assert exited.value.code == 0
+    assert capsys.readouterr().out.startswith("orgtop ")
+
+
+@pytest.mark.parametrize("command", [[], ["collect"], ["check"]])
+def test_help_on_every_command(command: list[str], capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exited:
+        main([*command, "--help"])
+    assert exited.value.code == 0
+    assert "--demo" in capsys.readouterr().out
+
+
+def test_every_subcommand_has_help() -> None:
+    parser = build_parser()
+    subparsers = next(a for a in parser._actions if a.dest == "command")
+    for name, sub in subparsers.choices.items():  # type: ignore[attr-defined]
+        assert sub.format_help(), name
+
+
+def test_collect_json_document(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    status, out, _ = run(capsys, "collect", "--demo-scenario", str(SMALL), "--json", "--store", str(tmp_path / "s.db"))
+    document = json.loads(out)
+    assert status == 0
+    assert document["schema_version"] == SCHEMA_VERSION
+    assert document["generated_at"].endswith("Z")
+    assert list(document)[:4] == ["schema_version", "generated_at", "organization_id", "source"]
+    assert len(document["accounts"]) == 12
+    assert all(a["team"] and a["env"] for a in document["accounts"])
+    assert document["errors"] == []
+
+
+def test_collect_exit_one_on_failure(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    scenario = tmp_path / "deny.toml"
+    scenario.write_text(SMALL.read_text() + DENY)
+    status, out, _ = run(capsys, "collect", "--demo-scenario", str(scenario), "--json", "--store", str(tmp_path / "s.db"))
+    document = json.loads(out)
+    assert status == 1
+    assert [e["kind"] for e in document["errors"]] == ["access-denied"]
+    assert len(document["accounts"]) == 12
+
+
+def test_check_unknown_on_failed_collection(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    scenario = tmp_path / "deny.toml"
+    scenario.write_text(SMALL.read_text() + DENY)
+    status, out, _ = run(capsys, "check", "--demo-scenario", str(scenario), "--store", str(tmp_path / "s.db"))
+    assert status == 3
+    assert out.startswith("ORGTOP UNKNOWN")
+    assert "payments-dev" in out
+
+
+def test_check_unknown_on_config_error(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    config = tmp_path / "config.toml"
+    config.write_text("[aws]\nregion = 'us-east-1'\n")
+    status, _, err = run(capsys, "check", "--config", str(config), "--demo")
+    assert status == 3
+    assert f"{config}:2: aws.region: unknown key" in err
+
+
+def test_bad_config_exits_two_elsewhere(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    config = tmp_path / "config.toml"
+    config.write_text("[aws\n")
+    status, _, err = run(capsys, "collect", "--config", str(config), "--demo")
+    assert status == 2
+    assert err.count("\n") == 1
+    assert "invalid TOML" in err
+
+
+def test_bad_scenario_one_message(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    scenario = tmp_path / "bad.toml"
+    scenario.write_text(SMALL.read_text().replace("seed = 7", "seed = 'x'"))
+    status, _, err = run(capsys, "collect", "--demo-scenario", str(scenario))
+    assert status == 2
+    assert f"{scenario}:" in err
+    assert "scenario.seed" in err
+
+
+def test_offline_reads_store_without_credentials(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    store = tmp_path / "s.db"
+    run(capsys, "collect", "--demo-scenario", str(SMALL), "--store", str(store))
+    status, out, _ = run(capsys, "collect", "--offline", "--store", str(store), "--json")
+    document = json.loads(out)
+    assert status == 0
+    assert len(document["accounts"]) == 12
+
+
+def test_offline_empty_store_is_clear(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    status, _, err = run(capsys, "collect", "--offline", "--store", str(tmp_path / "none.db"))
+    assert status == 2
+    assert "no snapshot" in err
+
+
+def test_invalid_mfa_code_rejected(capsys: pytest.CaptureFixture[str]) -> None:
+    status, _, err = run(capsys, "collect", "--demo", "--mfa-code", "12ab")
+    assert status == 2
+    assert "6 digits" in err
+
+
+def test_real_command_prints_no_traceback(tmp_path: Path) -> None:
+    scenario = tmp_path / "bad.toml"
+    scenario.write_text("[scenario]\nunknown = 1\n")
+    result = subprocess.run(
+        [sys.executable, "-m", "tui.cli", "collect", "--demo-scenario", str(scenario)],
+        capture_output=True, text=True, timeout=120,
+    )
+    assert result.returncode == 2
+    assert "Traceback" not in result.stderr
+    assert "scenario.unknown: unknown key" in result.stderr
