@@ -41,6 +41,8 @@ def get_session_token(world: DemoWorld, request: WireRequest) -> Response:
     duration = int(form.get("DurationSeconds", "43200"))
     iam = iam_backends[world.scenario.identity.id]["aws"]
     key = iam.create_temp_access_key()
+    # Owned by the user, so GetCallerIdentity names the user as AWS does.
+    iam.get_user(world.scenario.demo_user).access_keys.append(key)
     expiration = datetime.now(UTC) + timedelta(seconds=duration)
     world.extra.setdefault("sessions_issued", 0)
     world.extra["sessions_issued"] += 1
