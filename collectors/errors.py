@@ -76,6 +76,10 @@ class CredentialError(Exception):
     """The source identity cannot be obtained; the message says how to fix it."""
 
 
+class RefreshError(Exception):
+    """A refresh could not start: no identity or no account list."""
+
+
 @dataclass(frozen=True, slots=True)
 class Classified:
     """What a caught exception means: an error kind or an expected state."""

@@ -21,6 +21,7 @@ from collectors import registry
 from collectors.clients import ClientFactory
 from collectors.config import Config
 from collectors.credentials import RoleSessions, SourceIdentity
+from collectors.errors import CredentialError, RefreshError, classify
 from collectors.fanout import Job, Outcome, Progress, RateLimiter, run_jobs
 from collectors.model import Account, State, StateRecord, utcnow
 from collectors.registry import Collector, Scope, TaskContext, TaskResult
@@ -130,9 +131,7 @@ class Refresher:
         now = self.clock()
         log.info("refresh %d started", generation)
 
-        source_arn = await self.source.whoami()
-        management = self.config.management_account or await self._management_id()
-        inventory = await self._inventory(management, previous, force)
+        source_arn, management, inventory = await self._start(previous, force)
         snapshot = Snapshot(
             generated_at=now,
             organization_id=inventory.organization_id,
@@ -184,6 +183,27 @@ class Refresher:
             snapshot.stats["wall_seconds"],
         )
         return snapshot
+
+    async def _start(
+        self, previous: Snapshot | None, force: bool
+    ) -> tuple[str, str, inventory_module.Inventory]:
+        step = "reading the source identity (GetCallerIdentity)"
+        try:
+            source_arn = await self.source.whoami()
+            step = "finding the management account (DescribeOrganization)"
+            management = self.config.management_account or await self._management_id()
+            step = f"listing the organization's accounts from {management}"
+            inventory = await self._inventory(management, previous, force)
+        except CredentialError:
+            raise
+        except Exception as error:  # noqa: BLE001 - reported as one clear message
+            result = classify(error)
+            log.warning("refresh failed while %s: %s %s", step, result.code, result.message)
+            raise RefreshError(
+                f"refresh failed while {step}: {result.kind or result.state} "
+                f"{result.code}: {result.message}"
+            ) from None
+        return source_arn, management, inventory
 
     async def _management_id(self) -> str:
         credentials = await self.source.credentials()

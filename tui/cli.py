@@ -16,7 +16,7 @@ from pathlib import Path
 
 from collectors import __version__
 from collectors.check import evaluate
-from collectors.errors import ConfigError, CredentialError
+from collectors.errors import ConfigError, CredentialError, RefreshError
 from collectors.model import Severity
 from collectors.store import StoreError
 from tui import logs
@@ -102,6 +102,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _fail(str(error), failure_status)
     except (CredentialError, StoreError) as error:
         return _fail(str(error), failure_status)
+    except RefreshError as error:
+        return _fail(str(error), 3 if args.command == "check" else 1)
     except KeyboardInterrupt:
         return 130
     except BrokenPipeError:

@@ -138,3 +138,13 @@ def test_real_command_prints_no_traceback(tmp_path: Path) -> None:
     assert result.returncode == 2
     assert "Traceback" not in result.stderr
     assert "scenario.unknown: unknown key" in result.stderr
+
+
+def test_denied_account_list_is_one_message(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    scenario = tmp_path / "noorg.toml"
+    scenario.write_text(SMALL.read_text() + '\n[[fault]]\nservice = "organizations"\noperation = "ListAccounts"\nerror = "AccessDeniedException"\n')
+    status, out, err = run(capsys, "collect", "--demo-scenario", str(scenario), "--store", str(tmp_path / "s.db"))
+    assert status == 1
+    assert out == ""
+    assert "listing the organization's accounts" in err
+    assert "AccessDeniedException" in err
