@@ -1,0 +1,138 @@
+"""The base of every data screen: header, body, prompt bar and footer.
+
+Subclasses compose their body in :meth:`DataScreen.compose_body` and paint a
+snapshot in :meth:`DataScreen.show`. The base calls ``show`` when the screen
+is mounted and whenever it is on top and the app's snapshot is newer than
+the one it last painted, so a screen below the top catches up when it comes
+back. ``/`` filters through :meth:`DataScreen.apply_filter`; ``:`` runs a
+command through the app; ``escape`` clears the filter first, then goes back.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import TYPE_CHECKING
+
+from textual import on
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.screen import Screen
+from textual.widget import Widget
+from textual.widgets import Footer, Static
+
+from collectors.snapshot import Snapshot
+from tui.widgets.header import StatusHeader
+from tui.widgets.prompt import PromptBar
+
+if TYPE_CHECKING:
+    from tui.app import OrgtopApp
+
+
+class DataScreen(Screen[None]):
+    """A screen that paints the app's current snapshot."""
+
+    BINDINGS = [
+        Binding("escape", "back", "Back"),
+        Binding("slash", "start_filter", "Filter", key_display="/"),
+        Binding("colon", "start_command", "Command", key_display=":"),
+    ]
+
+    def __init__(self, argument: str = "") -> None:
+        """Create the screen; ``argument`` is the text after the command name."""
+        super().__init__()
+        self.argument = argument
+        self.filter_text = ""
+        self.shown: Snapshot | None = None
+        self._title = ""
+
+    @property
+    def orgtop(self) -> OrgtopApp:
+        """The running app, typed."""
+        return self.app  # type: ignore[return-value]
+
+    @classmethod
+    def check_argument(cls, snapshot: Snapshot | None, argument: str) -> str | None:
+        """Return why ``argument`` cannot open this screen, or None when it can."""
+        return None
+
+    def compose(self) -> ComposeResult:
+        """Lay out the header, the screen's body, the prompt and the footer."""
+        yield StatusHeader()
+        yield Static("", id="screen-title", markup=False)
+        yield from self.compose_body()
+        yield PromptBar(self.orgtop.suggester)
+        yield Footer()
+
+    def compose_body(self) -> Iterable[Widget]:
+        """Yield the widgets between header and footer."""
+        return ()
+
+    def show(self, snapshot: Snapshot) -> None:
+        """Paint ``snapshot``; called again after every refresh."""
+
+    def apply_filter(self, text: str) -> None:
+        """Narrow the screen's table to rows containing ``text``."""
+
+    def paint(self) -> None:
+        """Show the app's snapshot if this screen has not painted it yet."""
+        snapshot = self.orgtop.snapshot
+        if snapshot is None or snapshot is self.shown:
+            return
+        self.shown = snapshot
+        self.show(snapshot)
+
+    def on_mount(self) -> None:
+        """Paint the current snapshot as soon as the screen exists."""
+        self.paint()
+
+    def on_screen_resume(self) -> None:
+        """Catch up with a refresh that finished while another screen was on top."""
+        self.paint()
+
+    def action_back(self) -> None:
+        """Clear the filter, or else go back to the previous screen."""
+        if self.filter_text:
+            self._set_filter("")
+            return
+        if len(self.app.screen_stack) > 2:
+            self.app.pop_screen()
+
+    def action_start_filter(self) -> None:
+        """Open the prompt in filter mode with the current filter."""
+        self.query_one(PromptBar).open("filter", self.filter_text)
+
+    def action_start_command(self) -> None:
+        """Open the prompt in command mode."""
+        self.query_one(PromptBar).open("command")
+
+    @on(PromptBar.Changed)
+    def _filter_changed(self, event: PromptBar.Changed) -> None:
+        if event.mode == "filter":
+            self._set_filter(event.value)
+
+    @on(PromptBar.Submitted)
+    def _prompt_submitted(self, event: PromptBar.Submitted) -> None:
+        self.focus_body()
+        if event.mode == "command":
+            self.orgtop.run_command(event.value)
+
+    @on(PromptBar.Cancelled)
+    def _prompt_cancelled(self, event: PromptBar.Cancelled) -> None:
+        if event.mode == "filter":
+            self._set_filter("")
+        self.focus_body()
+
+    def set_title(self, title: str) -> None:
+        """Set the line under the header; the active filter is appended to it."""
+        self._title = title
+        suffix = f"  [filter: {self.filter_text}]" if self.filter_text else ""
+        self.query_one("#screen-title", Static).update(title + suffix)
+
+    def _set_filter(self, text: str) -> None:
+        self.filter_text = text
+        self.apply_filter(text)
+        self.set_title(self._title)
+
+    def focus_body(self) -> None:
+        """Give the focus back to the screen's main widget after the prompt."""
+        self.focus_next()

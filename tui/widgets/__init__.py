@@ -1,0 +1,1 @@
+"""Widgets shared by the screens: header, prompt bar and keyed table."""
