@@ -8,6 +8,7 @@ more CPU than the request itself.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import os
 import ssl
@@ -112,6 +113,8 @@ class ClientFactory:
         self.counter = RequestCounter()
         self._clients: dict[tuple[Any, ...], Any] = {}
         self._contexts: dict[tuple[Any, ...], Any] = {}
+        self._locks: dict[tuple[Any, ...], asyncio.Lock] = {}
+        self._retired: list[Any] = []
         self._config = AioConfig(
             retries={
                 "mode": self.settings.retry_mode,
@@ -141,6 +144,21 @@ class ClientFactory:
         existing = self._clients.get(cache_key)
         if existing is not None:
             return existing
+        # Two tasks asking for the same client at once must not open two.
+        lock = self._locks.setdefault(cache_key, asyncio.Lock())
+        async with lock:
+            existing = self._clients.get(cache_key)
+            if existing is not None:
+                return existing
+            return await self._open(cache_key, service, region, credentials)
+
+    async def _open(
+        self,
+        cache_key: tuple[Any, ...],
+        service: str,
+        region: str,
+        credentials: Credentials,
+    ) -> Any:
         context = self.session.client(
             service,
             region_name=region,
@@ -157,16 +175,25 @@ class ClientFactory:
         return client
 
     async def forget(self, key: str) -> None:
-        """Close the clients opened under ``key`` (an expired role session)."""
+        """Retire the clients opened under ``key`` (an expired role session).
+
+        They are closed by :meth:`close_retired` once the refresh ends, not
+        here: another task may still be sending a request with one, and a
+        closed aiobotocore client would open a connection pool nobody closes.
+        """
         for cache_key in [k for k in self._clients if k[0] == key]:
-            await self._close(cache_key)
+            self._clients.pop(cache_key)
+            self._locks.pop(cache_key, None)
+            self._retired.append(self._contexts.pop(cache_key))
+
+    async def close_retired(self) -> None:
+        """Close the clients of renewed sessions."""
+        retired, self._retired = self._retired, []
+        for context in retired:
+            await context.__aexit__(None, None, None)
 
     async def close(self) -> None:
         """Close every client."""
         for cache_key in list(self._clients):
-            await self._close(cache_key)
-
-    async def _close(self, cache_key: tuple[Any, ...]) -> None:
-        self._clients.pop(cache_key, None)
-        context = self._contexts.pop(cache_key)
-        await context.__aexit__(None, None, None)
+            await self.forget(cache_key[0])
+        await self.close_retired()

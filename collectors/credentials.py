@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from collections import Counter
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
@@ -271,6 +272,7 @@ class RoleSessions:
         self.duration_seconds = duration_seconds
         self.clock = clock
         self.assume_requests = 0
+        self.assumed: Counter[str] = Counter()
         self._sessions: dict[str, tuple[Credentials, str]] = {}
         self._locks: dict[str, asyncio.Lock] = {}
 
@@ -309,6 +311,7 @@ class RoleSessions:
         if external_id:
             arguments["ExternalId"] = external_id
         self.assume_requests += 1
+        self.assumed[role_arn] += 1
         answer = await sts.assume_role(**arguments)
         credentials = _from_sts(answer["Credentials"])
         return credentials, f"{role_arn}@{credentials.expiration}"

@@ -162,6 +162,7 @@ class Refresher:
             progress=progress,
         )
         self._merge(plans, outcomes, snapshot, previous)
+        await self.factory.close_retired()
 
         attempts = self.factory.counter.attempts - before_attempts
         calls = self.factory.counter.calls - before_calls
