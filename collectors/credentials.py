@@ -147,6 +147,11 @@ class SourceIdentity:
             leaf = await asyncio.to_thread(_leaf_credentials, chain.leaf)
         except botocore.exceptions.BotoCoreError as error:
             raise CredentialError(_explain_botocore(error, name)) from None
+        except botocore.exceptions.ClientError as error:
+            code = error.response.get("Error", {}).get("Code", "")
+            raise CredentialError(
+                f"the source of AWS profile {name!r} was rejected ({code}): {error}"
+            ) from None
         self.region = chain.region or self.region
         mfa = chain.leaf_mfa_serial if not chain.roles else None
         credentials = await self._with_mfa(leaf, mfa)

@@ -55,6 +55,8 @@ ERRORS: dict[str, ErrorSpec] = {
     "InternalFailure": ErrorSpec(500, "The request processing has failed because of an unknown error."),
     "AccountNotFoundException": ErrorSpec(400, "The account was not found."),
     "NoSuchEntity": ErrorSpec(404, "The role with name was not found."),
+    "UnauthorizedException": ErrorSpec(401, "Session token not found or invalid"),
+    "ForbiddenException": ErrorSpec(403, "No access"),
 }
 
 

@@ -62,6 +62,14 @@ class _QuietHandler(MotoRequestHandler):
     def log_request(self, *args: Any, **kwargs: Any) -> None:
         """Keep werkzeug's per-request lines off the user's terminal."""
 
+    def make_environ(self) -> dict[str, Any]:
+        """Keep the SSO portal's bearer header, which werkzeug drops for its underscore."""
+        environ = super().make_environ()
+        token = self.headers.get("x-amz-sso_bearer_token")
+        if token is not None:
+            environ["HTTP_X_AMZ_SSO_BEARER_TOKEN"] = token
+        return environ
+
 
 class DemoWorld:
     """A running demo organization; use as a context manager or start/stop."""

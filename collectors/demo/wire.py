@@ -103,6 +103,9 @@ def parse_request(environ: dict[str, Any], body: bytes) -> WireRequest:
     match = _CREDENTIAL.search(headers.get("authorization", ""))
     if match:
         request.access_key, request.region, request.signing_name = match.groups()
+    elif request.path == "/federation/credentials" and "x-amz-sso-bearer-token" in headers:
+        # The IAM Identity Center portal API is unsigned: it carries a bearer token.
+        request.signing_name = "awsssoportal"
     if not request.signing_name:
         return request
     service = SIGNING_TO_SERVICE.get(request.signing_name, request.signing_name)
