@@ -137,6 +137,28 @@ class DemoWorld:
         for configure in plugins.CONFIGURERS:
             configure(self, config)
 
+    def issued_secrets(self) -> list[str]:
+        """Return every secret the demo handed out, for tests that scan for leaks.
+
+        The user's secret key, role sessions' secret keys and session tokens
+        (moto's STS backends) and the MFA and SSO sessions the plugins issued.
+        """
+        from moto.sts.models import sts_backends
+
+        secrets = list(self.extra.get("issued_secrets", []))
+        if self.user_credentials is not None:
+            secrets.append(self.user_credentials.secret_access_key)
+        for account_backends in list(sts_backends.values()):
+            for backend in list(account_backends.values()):
+                for role in list(backend.assumed_roles):
+                    secrets.extend([role.secret_access_key, role.session_token])
+        return secrets
+
+    def remember_secret(self, *values: str) -> None:
+        """Record secrets a plugin issued (see :meth:`issued_secrets`)."""
+        with self._lock:
+            self.extra.setdefault("issued_secrets", []).extend(values)
+
     def counts(self) -> dict[str, int]:
         """Return requests served so far by ``service.Operation``."""
         with self._lock:

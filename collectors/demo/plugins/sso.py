@@ -38,13 +38,14 @@ def get_role_credentials(world: DemoWorld, request: WireRequest) -> Response:
     if account is None:
         return error_response(request, "ForbiddenException", "No access")
     key = iam_backends[account.id]["aws"].create_temp_access_key()
-    world.extra["sso_credentials_issued"] = world.extra.get("sso_credentials_issued", 0) + 1
+    session_token = secrets.token_urlsafe(32)
+    world.remember_secret(key.secret_access_key, session_token)
     return json_response(
         {
             "roleCredentials": {
                 "accessKeyId": key.access_key_id,
                 "secretAccessKey": key.secret_access_key,
-                "sessionToken": secrets.token_urlsafe(32),
+                "sessionToken": session_token,
                 "expiration": int((time.time() + 3600) * 1000),
             }
         },

@@ -44,12 +44,14 @@ def get_session_token(world: DemoWorld, request: WireRequest) -> Response:
     # Owned by the user, so GetCallerIdentity names the user as AWS does.
     iam.get_user(world.scenario.demo_user).access_keys.append(key)
     expiration = datetime.now(UTC) + timedelta(seconds=duration)
+    session_token = secrets.token_urlsafe(48)
+    world.remember_secret(key.secret_access_key, session_token)
     world.extra.setdefault("sessions_issued", 0)
     world.extra["sessions_issued"] += 1
     body = (
         '<GetSessionTokenResponse xmlns="https://sts.amazonaws.com/doc/2011-06-15/">'
         "<GetSessionTokenResult><Credentials>"
-        f"<SessionToken>{secrets.token_urlsafe(48)}</SessionToken>"
+        f"<SessionToken>{session_token}</SessionToken>"
         f"<SecretAccessKey>{key.secret_access_key}</SecretAccessKey>"
         f"<Expiration>{expiration.strftime('%Y-%m-%dT%H:%M:%SZ')}</Expiration>"
         f"<AccessKeyId>{key.access_key_id}</AccessKeyId>"
