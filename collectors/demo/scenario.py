@@ -74,6 +74,7 @@ class DemoAccount:
     status: str = "ACTIVE"
     disabled_regions: list[str] = field(default_factory=list)
     kind: str = "workload"
+    missing_roles: list[str] = field(default_factory=list)
 
     @property
     def email(self) -> str:
@@ -340,6 +341,7 @@ def _apply_overrides(
         account.status = table.get("status", str, account.status)
         if account.status not in ("ACTIVE", "SUSPENDED", "PENDING_CLOSURE"):
             raise table.error("status", "must be ACTIVE, SUSPENDED or PENDING_CLOSURE")
+        account.missing_roles = table.strings("missing_roles")
         account.disabled_regions = table.strings("disabled_regions")
         for region in account.disabled_regions:
             if region not in regions:

@@ -198,6 +198,12 @@ class DemoWorld:
             with self._lock:
                 self.faults_served[verdict.error] += 1
             return _respond(start_response, *error_response(request, verdict.error))
+        if request.service == "sts" and request.operation == "AssumeRole":
+            from collectors.demo.plugins.sts import missing_role
+
+            denied = missing_role(self, request)
+            if denied is not None:
+                return _respond(start_response, *denied)
         custom = plugins.HANDLERS.get((request.service, request.operation))
         if custom is not None:
             try:

@@ -166,15 +166,20 @@ def seed_roles(world: DemoWorld) -> None:
     }
     for account in scenario.accounts:
         iam = iam_backends[account.id][PARTITION]
-        if not _has_role(iam, scenario.collector_role):
+        if scenario.collector_role in account.missing_roles:
+            if _has_role(iam, scenario.collector_role):
+                iam.delete_role(scenario.collector_role)
+        elif not _has_role(iam, scenario.collector_role):
             _create_role(iam, scenario.collector_role, collector_trust, 3600)
-        else:
+        if _has_role(iam, scenario.collector_role):
             iam.update_assume_role_policy(scenario.collector_role, json.dumps(collector_trust))
-        attach_aws_policy(iam, scenario.collector_role, "arn:aws:iam::aws:policy/ReadOnlyAccess")
+            attach_aws_policy(iam, scenario.collector_role, "arn:aws:iam::aws:policy/ReadOnlyAccess")
         if account.id == scenario.management.id:
             continue
         for role in scenario.roles:
             if role.accounts and not _in(account, role.accounts):
+                continue
+            if role.name in account.missing_roles:
                 continue
             _create_role(iam, role.name, trust_policy(scenario, role), role.max_session_seconds)
             for arn in role.managed_policies:

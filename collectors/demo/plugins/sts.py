@@ -22,6 +22,30 @@ if TYPE_CHECKING:
     from collectors.demo.wire import WireRequest
 
 
+def missing_role(world: DemoWorld, request: WireRequest) -> Response | None:
+    """Reject AssumeRole on a role that does not exist, as AWS does.
+
+    moto issues credentials for any role ARN. AWS answers AccessDenied (not
+    NoSuchEntity) so that callers cannot probe which roles exist.
+    """
+    role_arn = request.form().get("RoleArn", "")
+    parts = role_arn.split(":")
+    if len(parts) < 6 or not parts[5].startswith("role/"):
+        return None
+    account, role_name = parts[4], parts[5].rsplit("/", 1)[-1]
+    if world.scenario.account(account) is None:
+        return None
+    roles = iam_backends[account]["aws"].roles.values()
+    if any(role.name == role_name for role in roles):
+        return None
+    return error_response(
+        request,
+        "AccessDenied",
+        f"User: {request.access_key} is not authorized to perform: sts:AssumeRole "
+        f"on resource: {role_arn}",
+    )
+
+
 @handler("sts", "GetSessionToken")
 def get_session_token(world: DemoWorld, request: WireRequest) -> Response:
     """Issue an MFA session for the identity account's user."""
