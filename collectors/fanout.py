@@ -105,7 +105,9 @@ async def _attempt(job: Job, timeout: float) -> Outcome:
             expired = result.kind is ErrorKind.EXPIRED_CREDENTIALS
             if expired and attempt == 0 and job.on_expired is not None:
                 log.info(
-                    "credentials expired for %s %s, renewing", job.account_id, job.region
+                    "credentials expired for %s %s, renewing",
+                    job.account_id,
+                    job.region,
                 )
                 await job.on_expired()
                 continue

@@ -34,9 +34,7 @@ class Inventory:
     details_fetched_at: float = 0.0
 
 
-def map_account(
-    account: Account, rules: MappingRules
-) -> tuple[str, str, str]:
+def map_account(account: Account, rules: MappingRules) -> tuple[str, str, str]:
     """Return ``(team, env, rule)`` for an account, first matching rule wins.
 
     Order: the explicit table, the team and env tags, the OU path rules, the
@@ -121,7 +119,9 @@ async def discover(
         return _remap(account, config)
 
     accounts = await asyncio.gather(*(detail(entry) for entry in listed))
-    return Inventory(sorted(accounts, key=lambda a: (a.team, a.env, a.name)), org_id, errors)
+    return Inventory(
+        sorted(accounts, key=lambda a: (a.team, a.env, a.name)), org_id, errors
+    )
 
 
 def _remap(account: Account, config: Config) -> Account:
@@ -161,7 +161,10 @@ async def _ou_path(
 
 
 async def _path_of(
-    organizations: Any, parent: dict[str, Any], cache: dict[str, Any], call: Any,
+    organizations: Any,
+    parent: dict[str, Any],
+    cache: dict[str, Any],
+    call: Any,
     depth: int,
 ) -> str:
     # Organizations allows at most five levels of OUs below the root.

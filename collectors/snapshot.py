@@ -59,8 +59,15 @@ class Snapshot:
     def from_document(cls, document: dict[str, Any]) -> Snapshot:
         """Rebuild a snapshot from :meth:`to_document` output."""
         fixed = {
-            "schema_version", "generated_at", "organization_id", "source", "demo",
-            "accounts", "errors", "states", "stats",
+            "schema_version",
+            "generated_at",
+            "organization_id",
+            "source",
+            "demo",
+            "accounts",
+            "errors",
+            "states",
+            "stats",
         }
         return cls(
             generated_at=datetime.fromisoformat(

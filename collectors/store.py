@@ -48,7 +48,11 @@ def _migrate_1_to_2(db: sqlite3.Connection) -> None:
         document = json.loads(zlib.decompress(body))
         db.execute(
             "UPDATE snapshots SET accounts = ?, errors = ? WHERE id = ?",
-            (len(document.get("accounts", [])), len(document.get("errors", [])), row_id),
+            (
+                len(document.get("accounts", [])),
+                len(document.get("errors", [])),
+                row_id,
+            ),
         )
 
 
@@ -87,7 +91,9 @@ class Store:
             return self._connect()
         except sqlite3.DatabaseError as error:
             if isinstance(error, sqlite3.OperationalError) and not self.path.exists():
-                raise StoreError(f"cannot open the store {self.path}: {error}") from None
+                raise StoreError(
+                    f"cannot open the store {self.path}: {error}"
+                ) from None
             if _is_access_problem(error):
                 raise StoreError(
                     f"cannot open the store {self.path}: {error}; check its "

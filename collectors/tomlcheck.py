@@ -34,7 +34,9 @@ def load(path: Path, text: str | None = None) -> tuple[dict[str, Any], str]:
         line = int(found.group(1)) if found else None
         if line is None and "end of document" in str(error):
             line = max(1, len(text.splitlines()))
-        reason = re.sub(r" \(at (line \d+, column \d+|end of document)\)", "", str(error))
+        reason = re.sub(
+            r" \(at (line \d+, column \d+|end of document)\)", "", str(error)
+        )
         raise ConfigError(
             str(path), f"invalid TOML: {reason}; fix the syntax", line=line
         ) from None
@@ -56,7 +58,10 @@ def locate(text: str, table: str, key: str) -> int | None:
             if header.group(1) == "[[":
                 seen[current] = seen.get(current, -1) + 1
             current_index = [seen[name] for name in _prefixes(current) if name in seen]
-            if current == wanted and current_index == index_wanted[-len(current_index):]:
+            if (
+                current == wanted
+                and current_index == index_wanted[-len(current_index) :]
+            ):
                 header_line = number
             continue
         matches_table = current == wanted and (
@@ -109,8 +114,7 @@ class Table:
         if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
             raise self.error(
                 key,
-                f"expected {_type_name(kind)}, got {_type_name(type(value))} "
-                f"{value!r}",
+                f"expected {_type_name(kind)}, got {_type_name(type(value))} {value!r}",
             )
         return value  # type: ignore[no-any-return]
 

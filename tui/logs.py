@@ -12,8 +12,19 @@ from pathlib import Path
 
 import platformdirs
 
-NOISY = ("botocore", "aiobotocore", "aioboto3", "urllib3", "boto3", "s3transfer",
-         "werkzeug", "moto", "asyncio", "datadog_api_client", "aiohttp")
+NOISY = (
+    "botocore",
+    "aiobotocore",
+    "aioboto3",
+    "urllib3",
+    "boto3",
+    "s3transfer",
+    "werkzeug",
+    "moto",
+    "asyncio",
+    "datadog_api_client",
+    "aiohttp",
+)
 
 
 def log_path() -> Path:

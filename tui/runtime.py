@@ -41,7 +41,9 @@ class Options:
 class Runtime:
     """Everything a command needs, opened once and closed at the end."""
 
-    def __init__(self, options: Options, mfa_callback: MfaCallback | None = None) -> None:
+    def __init__(
+        self, options: Options, mfa_callback: MfaCallback | None = None
+    ) -> None:
         """Read the config and, in demo mode, start the demo world."""
         self.options = options
         self.mfa_callback = mfa_callback
@@ -55,7 +57,11 @@ class Runtime:
     @property
     def demo(self) -> bool:
         """Whether this runtime serves a demo world."""
-        return self.options.demo or bool(self.options.demo_scenario) or bool(self.options.demo_accounts)
+        return (
+            self.options.demo
+            or bool(self.options.demo_scenario)
+            or bool(self.options.demo_accounts)
+        )
 
     def _load_config(self) -> Config:
         config = load_config(self.options.config)
@@ -77,7 +83,9 @@ class Runtime:
     def open_store(self) -> Store:
         """Open the store (moving a corrupt file aside)."""
         if self.store is None:
-            self.store = Store(self.store_path, retention_days=self.config.retention_days)
+            self.store = Store(
+                self.store_path, retention_days=self.config.retention_days
+            )
         return self.store
 
     def latest(self) -> Snapshot | None:
@@ -156,7 +164,9 @@ def _start_world(options: Options) -> Any:
     from collectors.demo.server import DemoWorld
 
     if options.demo_scenario and options.demo_accounts:
-        raise ConfigError("--demo-accounts", "use either --demo-accounts or --demo-scenario")
+        raise ConfigError(
+            "--demo-accounts", "use either --demo-accounts or --demo-scenario"
+        )
     if options.demo_accounts:
         scenario = generated_scenario(options.demo_accounts)
     else:

@@ -38,21 +38,37 @@ class ErrorSpec:
 # HTTP statuses as AWS returns them for each code.
 ERRORS: dict[str, ErrorSpec] = {
     "AccessDenied": ErrorSpec(403, "User is not authorized to perform this action"),
-    "AccessDeniedException": ErrorSpec(400, "User is not authorized to perform this action"),
-    "UnauthorizedOperation": ErrorSpec(403, "You are not authorized to perform this operation."),
+    "AccessDeniedException": ErrorSpec(
+        400, "User is not authorized to perform this action"
+    ),
+    "UnauthorizedOperation": ErrorSpec(
+        403, "You are not authorized to perform this operation."
+    ),
     "Throttling": ErrorSpec(400, "Rate exceeded"),
     "ThrottlingException": ErrorSpec(400, "Rate exceeded"),
     "TooManyRequestsException": ErrorSpec(429, "Too many requests"),
     "RequestLimitExceeded": ErrorSpec(503, "Request limit exceeded."),
     "LimitExceededException": ErrorSpec(400, "Limit exceeded"),
-    "ExpiredToken": ErrorSpec(400, "The security token included in the request is expired"),
-    "ExpiredTokenException": ErrorSpec(400, "The security token included in the request is expired"),
-    "OptInRequired": ErrorSpec(403, "You are not subscribed to this service in this region."),
-    "NoSuchResourceException": ErrorSpec(400, "The request failed because the specified service does not exist."),
+    "ExpiredToken": ErrorSpec(
+        400, "The security token included in the request is expired"
+    ),
+    "ExpiredTokenException": ErrorSpec(
+        400, "The security token included in the request is expired"
+    ),
+    "OptInRequired": ErrorSpec(
+        403, "You are not subscribed to this service in this region."
+    ),
+    "NoSuchResourceException": ErrorSpec(
+        400, "The request failed because the specified service does not exist."
+    ),
     "ResourceNotFoundException": ErrorSpec(400, "The resource was not found."),
-    "DataUnavailableException": ErrorSpec(400, "Data is not available for the requested period."),
+    "DataUnavailableException": ErrorSpec(
+        400, "Data is not available for the requested period."
+    ),
     "ServiceUnavailable": ErrorSpec(503, "Service is unavailable."),
-    "InternalFailure": ErrorSpec(500, "The request processing has failed because of an unknown error."),
+    "InternalFailure": ErrorSpec(
+        500, "The request processing has failed because of an unknown error."
+    ),
     "AccountNotFoundException": ErrorSpec(400, "The account was not found."),
     "NoSuchEntity": ErrorSpec(404, "The role with name was not found."),
     "UnauthorizedException": ErrorSpec(401, "Session token not found or invalid"),
@@ -108,7 +124,9 @@ class FaultRule:
         if in_a_row >= self.max_consecutive:
             self._in_a_row[request_key] = 0
             return OK
-        digest = hashlib.sha256(f"{self.seed}:{self.index}:{request_key}:{attempt}".encode())
+        digest = hashlib.sha256(
+            f"{self.seed}:{self.index}:{request_key}:{attempt}".encode()
+        )
         draw = int.from_bytes(digest.digest()[:8], "big") / 2**64
         if draw < self.rate:
             self._in_a_row[request_key] = in_a_row + 1
@@ -127,11 +145,15 @@ def parse_fault(table: Table, scenario: Scenario, lenient: bool = False) -> Faul
         rule.account = scenario.account_id(account)
     except KeyError:
         if not lenient:
-            raise table.error("account", f"no account named {account!r} in the scenario") from None
+            raise table.error(
+                "account", f"no account named {account!r} in the scenario"
+            ) from None
         rule.account = "-"
     rule.region = table.get("region", str, "*")
     if rule.region != "*" and rule.region not in scenario.regions:
-        raise table.error("region", f"{rule.region!r} is not one of the scenario's regions")
+        raise table.error(
+            "region", f"{rule.region!r} is not one of the scenario's regions"
+        )
     rule.error = table.get("error", str, "")
     rule.latency_ms = table.get("latency_ms", int, 0)
     rule.hang = table.get("hang", bool, False)
@@ -165,7 +187,12 @@ def judge(rules: list[FaultRule], request: dict[str, Any]) -> Verdict:
     """Apply the first rule that matches and fires to a request."""
     latency = 0
     for rule in rules:
-        if not rule.matches(request["service"], request["operation"], request["account"], request["region"]):
+        if not rule.matches(
+            request["service"],
+            request["operation"],
+            request["account"],
+            request["region"],
+        ):
             continue
         outcome = rule.decide(request["key"])
         if outcome == OK:

@@ -31,19 +31,59 @@ ACCOUNT_ID = re.compile(r"^\d{12}$")
 REGION_NAME = re.compile(r"^[a-z]{2}(-gov)?-[a-z]+-\d$")
 KNOWN_REGIONS = frozenset(
     {
-        "us-east-1", "us-east-2", "us-west-1", "us-west-2", "ca-central-1",
-        "eu-west-1", "eu-west-2", "eu-west-3", "eu-central-1", "eu-central-2",
-        "eu-north-1", "eu-south-1", "eu-south-2", "ap-southeast-1", "ap-southeast-2",
-        "ap-southeast-3", "ap-southeast-4", "ap-northeast-1", "ap-northeast-2",
-        "ap-northeast-3", "ap-south-1", "ap-south-2", "ap-east-1", "sa-east-1",
-        "me-south-1", "me-central-1", "af-south-1", "il-central-1", "mx-central-1",
+        "us-east-1",
+        "us-east-2",
+        "us-west-1",
+        "us-west-2",
+        "ca-central-1",
+        "eu-west-1",
+        "eu-west-2",
+        "eu-west-3",
+        "eu-central-1",
+        "eu-central-2",
+        "eu-north-1",
+        "eu-south-1",
+        "eu-south-2",
+        "ap-southeast-1",
+        "ap-southeast-2",
+        "ap-southeast-3",
+        "ap-southeast-4",
+        "ap-northeast-1",
+        "ap-northeast-2",
+        "ap-northeast-3",
+        "ap-south-1",
+        "ap-south-2",
+        "ap-east-1",
+        "sa-east-1",
+        "me-south-1",
+        "me-central-1",
+        "af-south-1",
+        "il-central-1",
+        "mx-central-1",
     }
 )
 DEFAULT_ROLES = ("ReadOnly", "Developer", "Admin")
 TEAM_NAMES = (
-    "payments", "checkout", "search", "catalog", "identity", "platform", "data",
-    "mobile", "growth", "fraud", "ledger", "notifications", "pricing", "shipping",
-    "inventory", "support", "analytics", "ml", "web", "partners",
+    "payments",
+    "checkout",
+    "search",
+    "catalog",
+    "identity",
+    "platform",
+    "data",
+    "mobile",
+    "growth",
+    "fraud",
+    "ledger",
+    "notifications",
+    "pricing",
+    "shipping",
+    "inventory",
+    "support",
+    "analytics",
+    "ml",
+    "web",
+    "partners",
 )
 
 SectionParser = Callable[[Table, "Scenario"], Any]
@@ -191,18 +231,23 @@ def load_scenario(path: Path | None = None, *, today: date | None = None) -> Sce
 def generated_scenario(accounts: int, *, today: date | None = None) -> Scenario:
     """Build a scenario of about ``accounts`` accounts from the default one."""
     if accounts < 8:
-        raise ConfigError("--demo-accounts", f"needs at least 8 accounts, got {accounts}")
+        raise ConfigError(
+            "--demo-accounts", f"needs at least 8 accounts, got {accounts}"
+        )
     _load_section_parsers()
     target = builtin_path()
     data, text = load(target)
     team_count = max(1, (accounts - 3) // 4)
     data["team"] = [{"name": _team_name(i)} for i in range(team_count)]
     data["account"] = [
-        entry for entry in data.get("account", [])
+        entry
+        for entry in data.get("account", [])
         if _team_of(entry.get("name", "")) in {_team_name(i) for i in range(team_count)}
     ]
     data.setdefault("scenario", {})["name"] = f"generated, {accounts} accounts"
-    return parse_scenario(Table(data, f"<generated {accounts}>", text), today=today, lenient=True)
+    return parse_scenario(
+        Table(data, f"<generated {accounts}>", text), today=today, lenient=True
+    )
 
 
 def _team_name(index: int) -> str:
@@ -229,7 +274,8 @@ def parse_scenario(
     version = head.get("schema_version", int, SCENARIO_VERSION)
     if version != SCENARIO_VERSION:
         raise head.error(
-            "schema_version", f"unsupported version {version}; this orgtop reads {SCENARIO_VERSION}"
+            "schema_version",
+            f"unsupported version {version}; this orgtop reads {SCENARIO_VERSION}",
         )
     name = head.get("name", str, "demo")
     seed = head.get("seed", int, 1)
@@ -267,10 +313,23 @@ def parse_scenario(
     users, groups, demo_user = _parse_identity(root.table("identity"))
     roles = [_parse_role(table) for table in root.tables("role")]
     scenario = Scenario(
-        name=name, seed=seed, regions=regions, home_region=home, envs=envs,
-        accounts=accounts, organization_id=org_id, management=core[0],
-        identity=core[1], log_archive=core[2], users=users, groups=groups,
-        demo_user=demo_user, roles=roles, faults=[], today=today, path=root.path,
+        name=name,
+        seed=seed,
+        regions=regions,
+        home_region=home,
+        envs=envs,
+        accounts=accounts,
+        organization_id=org_id,
+        management=core[0],
+        identity=core[1],
+        log_archive=core[2],
+        users=users,
+        groups=groups,
+        demo_user=demo_user,
+        roles=roles,
+        faults=[],
+        today=today,
+        path=root.path,
         collector_role=collector_role,
     )
     scenario.faults = [
@@ -301,7 +360,9 @@ def _core_account(org: Table, key: str, seed: int, ou: str) -> DemoAccount:
 def _team_accounts(team: Table, envs: list[str], seed: int) -> list[DemoAccount]:
     name = team.get("name", str, "")
     if not re.fullmatch(r"[a-z][a-z0-9]*", name):
-        raise team.error("name", f"{name!r}: team names are lower-case letters and digits")
+        raise team.error(
+            "name", f"{name!r}: team names are lower-case letters and digits"
+        )
     team_envs = team.strings("envs", envs)
     ou = team.get("ou", str, f"Workloads/{name.title()}")
     team.done()
@@ -310,8 +371,12 @@ def _team_accounts(team: Table, envs: list[str], seed: int) -> list[DemoAccount]
         account_name = f"{name}-{env}"
         accounts.append(
             DemoAccount(
-                account_id_for(seed, account_name), account_name, team=name, env=env,
-                ou=ou, tags={"team": name, "env": env},
+                account_id_for(seed, account_name),
+                account_name,
+                team=name,
+                env=env,
+                ou=ou,
+                tags={"team": name, "env": env},
             )
         )
     return accounts
@@ -346,7 +411,8 @@ def _apply_overrides(
         for region in account.disabled_regions:
             if region not in regions:
                 raise table.error(
-                    "disabled_regions", f"{region!r} is not one of the scenario's regions"
+                    "disabled_regions",
+                    f"{region!r} is not one of the scenario's regions",
                 )
         table.done()
 
@@ -356,7 +422,9 @@ def _check_unique(root: Table, accounts: list[DemoAccount]) -> None:
     for account in accounts:
         if account.id in seen:
             raise root.error(
-                "account", f"accounts {seen[account.id]!r} and {account.name!r} share id {account.id}"
+                "account",
+                f"accounts {seen[account.id]!r} and {account.name!r} "
+                f"share id {account.id}",
             )
         seen[account.id] = account.name
 

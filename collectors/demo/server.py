@@ -63,7 +63,7 @@ class _QuietHandler(MotoRequestHandler):
         """Keep werkzeug's per-request lines off the user's terminal."""
 
     def make_environ(self) -> dict[str, Any]:
-        """Keep the SSO portal's bearer header, which werkzeug drops for its underscore."""
+        """Keep the SSO bearer header, which werkzeug drops for its underscore."""
         environ = super().make_environ()
         token = self.headers.get("x-amz-sso_bearer_token")
         if token is not None:
@@ -193,7 +193,9 @@ class DemoWorld:
             self.stopping.wait(verdict.latency_ms / 1000)
         if verdict.hang:
             self.stopping.wait(HANG_SECONDS)
-            return _respond(start_response, *error_response(request, "ServiceUnavailable"))
+            return _respond(
+                start_response, *error_response(request, "ServiceUnavailable")
+            )
         if verdict.error:
             with self._lock:
                 self.faults_served[verdict.error] += 1
@@ -233,15 +235,25 @@ def _region_rules(scenario: Scenario) -> list[FaultRule]:
     for account in scenario.accounts:
         for region in account.disabled_regions:
             rules.append(
-                FaultRule(index=-1, account=account.id, region=region, error="OptInRequired")
+                FaultRule(
+                    index=-1, account=account.id, region=region, error="OptInRequired"
+                )
             )
     return rules
 
 
-def _respond(start_response: Any, status: int, headers: dict[str, str], body: bytes) -> list[bytes]:
-    reason = {200: "OK", 400: "Bad Request", 403: "Forbidden", 404: "Not Found",
-              429: "Too Many Requests", 500: "Internal Server Error",
-              503: "Service Unavailable"}.get(status, "Error")
+def _respond(
+    start_response: Any, status: int, headers: dict[str, str], body: bytes
+) -> list[bytes]:
+    reason = {
+        200: "OK",
+        400: "Bad Request",
+        403: "Forbidden",
+        404: "Not Found",
+        429: "Too Many Requests",
+        500: "Internal Server Error",
+        503: "Service Unavailable",
+    }.get(status, "Error")
     header_list = [*headers.items(), ("Content-Length", str(len(body)))]
     start_response(f"{status} {reason}", header_list)
     return [body]

@@ -24,7 +24,11 @@ from collectors.demo.faults import ERRORS
 _CREDENTIAL = re.compile(r"Credential=([^/]+)/\d{8}/([^/]+)/([^/]+)/aws4_request")
 
 # Signing names differ from botocore's service names for a few services.
-SIGNING_TO_SERVICE = {"monitoring": "cloudwatch", "servicequotas": "service-quotas", "awsssoportal": "sso"}
+SIGNING_TO_SERVICE = {
+    "monitoring": "cloudwatch",
+    "servicequotas": "service-quotas",
+    "awsssoportal": "sso",
+}
 
 
 @cache
@@ -72,7 +76,8 @@ class WireRequest:
     def key(self) -> str:
         """Identify the request across retries (same operation, target and body)."""
         digest = hashlib.sha1(self.body).hexdigest()[:12]
-        return f"{self.service}/{self.operation}/{self.account}/{self.region}/{self.path}/{digest}"
+        parts = (self.service, self.operation, self.account, self.region, self.path)
+        return "/".join([*parts, digest])
 
     def json(self) -> dict[str, Any]:
         """Parse a JSON body (empty dict for none)."""
@@ -103,7 +108,10 @@ def parse_request(environ: dict[str, Any], body: bytes) -> WireRequest:
     match = _CREDENTIAL.search(headers.get("authorization", ""))
     if match:
         request.access_key, request.region, request.signing_name = match.groups()
-    elif request.path == "/federation/credentials" and "x-amz-sso-bearer-token" in headers:
+    elif (
+        request.path == "/federation/credentials"
+        and "x-amz-sso-bearer-token" in headers
+    ):
         # The IAM Identity Center portal API is unsigned: it carries a bearer token.
         request.signing_name = "awsssoportal"
     if not request.signing_name:
@@ -124,14 +132,19 @@ def _operation(request: WireRequest, model: Any) -> str:
         target = request.headers.get("x-amz-target", "")
         return target.rsplit(".", 1)[-1]
     if request.protocol in ("query", "ec2"):
-        return request.form().get("Action", "") or parse_qs(request.query).get("Action", [""])[0]
+        return (
+            request.form().get("Action", "")
+            or parse_qs(request.query).get("Action", [""])[0]
+        )
     for method, pattern, name in _rest_routes(model.service_name):
         if method == request.method and pattern.match(request.path):
             return str(name)
     return ""
 
 
-def error_response(request: WireRequest, code: str, message: str = "") -> tuple[int, dict[str, str], bytes]:
+def error_response(
+    request: WireRequest, code: str, message: str = ""
+) -> tuple[int, dict[str, str], bytes]:
     """Render an AWS error in the request's protocol: status, headers, body."""
     spec = ERRORS.get(code)
     status = spec.status if spec else 400
@@ -140,7 +153,7 @@ def error_response(request: WireRequest, code: str, message: str = "") -> tuple[
     headers = {"x-amzn-RequestId": request_id}
     if request.protocol == "ec2":
         body = (
-            f"<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<Response><Errors><Error>"
+            f'<?xml version="1.0" encoding="UTF-8"?>\n<Response><Errors><Error>'
             f"<Code>{code}</Code><Message>{_xml(message)}</Message></Error></Errors>"
             f"<RequestID>{request_id}</RequestID></Response>"
         )
@@ -149,7 +162,7 @@ def error_response(request: WireRequest, code: str, message: str = "") -> tuple[
     if request.protocol == "query" or not request.protocol:
         kind = "Receiver" if status >= 500 else "Sender"
         body = (
-            "<ErrorResponse xmlns=\"https://sts.amazonaws.com/doc/2011-06-15/\">"
+            '<ErrorResponse xmlns="https://sts.amazonaws.com/doc/2011-06-15/">'
             f"<Error><Type>{kind}</Type><Code>{code}</Code>"
             f"<Message>{_xml(message)}</Message></Error>"
             f"<RequestId>{request_id}</RequestId></ErrorResponse>"
@@ -166,9 +179,13 @@ def error_response(request: WireRequest, code: str, message: str = "") -> tuple[
     return status, headers, json.dumps(payload).encode()
 
 
-def json_response(data: dict[str, Any], protocol: str = "json") -> tuple[int, dict[str, str], bytes]:
+def json_response(
+    data: dict[str, Any], protocol: str = "json"
+) -> tuple[int, dict[str, str], bytes]:
     """Render a successful JSON or REST-JSON answer."""
-    content_type = "application/x-amz-json-1.1" if protocol == "json" else "application/json"
+    content_type = (
+        "application/x-amz-json-1.1" if protocol == "json" else "application/json"
+    )
     headers = {"Content-Type": content_type, "x-amzn-RequestId": str(uuid.uuid4())}
     return 200, headers, json.dumps(data, default=str).encode()
 

@@ -68,7 +68,8 @@ def test_collect_exit_one_on_failure(capsys: pytest.CaptureFixture[str], tmp_pat
     status, out, _ = run(capsys, "collect", "--demo-scenario", str(scenario), "--json", "--store", str(tmp_path / "s.db"))
     document = json.loads(out)
     assert status == 1
-    assert [e["kind"] for e in document["errors"]] == ["access-denied"]
+    assert {e["kind"] for e in document["errors"]} == {"access-denied"}
+    assert {e["account_id"] for e in document["errors"]} == {"522810096577"}
     assert len(document["accounts"]) == 12
 
 

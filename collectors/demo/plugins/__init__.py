@@ -23,9 +23,9 @@ Seeder = Callable[["DemoWorld"], None]
 
 HANDLERS: dict[tuple[str, str], Handler] = {}
 SEEDERS: list[tuple[int, Seeder]] = []
-CONFIGURERS: list[Callable[["DemoWorld", Any], None]] = []
+CONFIGURERS: list[Callable[[DemoWorld, Any], None]] = []
 """Functions that point a collector's settings at the demo (keys, endpoints)."""
-STOPPERS: list[Callable[["DemoWorld"], None]] = []
+STOPPERS: list[Callable[[DemoWorld], None]] = []
 """Functions that stop servers a plugin started beside moto."""
 
 
@@ -50,14 +50,16 @@ def seeder(order: int = 50) -> Callable[[Seeder], Seeder]:
     return decorate
 
 
-def demo_config(function: Callable[["DemoWorld", Any], None]) -> Callable[["DemoWorld", Any], None]:
+def demo_config(
+    function: Callable[[DemoWorld, Any], None],
+) -> Callable[[DemoWorld, Any], None]:
     """Register a function that adjusts a :class:`Config` for the demo world."""
     if function not in CONFIGURERS:
         CONFIGURERS.append(function)
     return function
 
 
-def stopper(function: Callable[["DemoWorld"], None]) -> Callable[["DemoWorld"], None]:
+def stopper(function: Callable[[DemoWorld], None]) -> Callable[[DemoWorld], None]:
     """Register a function run when the demo world stops."""
     if function not in STOPPERS:
         STOPPERS.append(function)

@@ -18,10 +18,23 @@ if TYPE_CHECKING:
 
 DEFAULT_ENABLED = frozenset(
     {
-        "us-east-1", "us-east-2", "us-west-1", "us-west-2", "ca-central-1",
-        "eu-west-1", "eu-west-2", "eu-west-3", "eu-central-1", "eu-north-1",
-        "ap-southeast-1", "ap-southeast-2", "ap-northeast-1", "ap-northeast-2",
-        "ap-northeast-3", "ap-south-1", "sa-east-1",
+        "us-east-1",
+        "us-east-2",
+        "us-west-1",
+        "us-west-2",
+        "ca-central-1",
+        "eu-west-1",
+        "eu-west-2",
+        "eu-west-3",
+        "eu-central-1",
+        "eu-north-1",
+        "ap-southeast-1",
+        "ap-southeast-2",
+        "ap-northeast-1",
+        "ap-northeast-2",
+        "ap-northeast-3",
+        "ap-south-1",
+        "sa-east-1",
     }
 )
 
@@ -33,9 +46,14 @@ def list_regions(world: DemoWorld, request: WireRequest) -> Response:
     scenario = world.scenario
     account = scenario.account(body.get("AccountId") or request.account)
     if account is None:
-        return error_response(request, "AccessDeniedException", "The account is not in your organization.")
+        return error_response(
+            request, "AccessDeniedException", "The account is not in your organization."
+        )
     max_results = body.get("MaxResults")
-    expect(max_results is None or 1 <= int(max_results) <= 50, "MaxResults must be between 1 and 50")
+    expect(
+        max_results is None or 1 <= int(max_results) <= 50,
+        "MaxResults must be between 1 and 50",
+    )
     wanted = set(body.get("RegionOptStatusContains") or [])
     regions = []
     for name in sorted(KNOWN_REGIONS):

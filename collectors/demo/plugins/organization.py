@@ -83,7 +83,9 @@ def seed_organization(world: DemoWorld) -> None:
     ous: dict[str, str] = {}
     members = scenario.members
     ids = iter(account.id for account in members)
-    with mock.patch.object(org_models.utils, "make_random_account_id", lambda: next(ids)):
+    with mock.patch.object(
+        org_models.utils, "make_random_account_id", lambda: next(ids)
+    ):
         for account in members:
             backend.create_account(
                 AccountName=account.name,
@@ -172,8 +174,12 @@ def seed_roles(world: DemoWorld) -> None:
         elif not _has_role(iam, scenario.collector_role):
             _create_role(iam, scenario.collector_role, collector_trust, 3600)
         if _has_role(iam, scenario.collector_role):
-            iam.update_assume_role_policy(scenario.collector_role, json.dumps(collector_trust))
-            attach_aws_policy(iam, scenario.collector_role, "arn:aws:iam::aws:policy/ReadOnlyAccess")
+            iam.update_assume_role_policy(
+                scenario.collector_role, json.dumps(collector_trust)
+            )
+            attach_aws_policy(
+                iam, scenario.collector_role, "arn:aws:iam::aws:policy/ReadOnlyAccess"
+            )
         if account.id == scenario.management.id:
             continue
         for role in scenario.roles:
@@ -181,7 +187,9 @@ def seed_roles(world: DemoWorld) -> None:
                 continue
             if role.name in account.missing_roles:
                 continue
-            _create_role(iam, role.name, trust_policy(scenario, role), role.max_session_seconds)
+            _create_role(
+                iam, role.name, trust_policy(scenario, role), role.max_session_seconds
+            )
             for arn in role.managed_policies:
                 attach_aws_policy(iam, role.name, arn)
 

@@ -33,7 +33,9 @@ def get_role_credentials(world: DemoWorld, request: WireRequest) -> Response:
     token = request.headers.get("x-amz-sso-bearer-token", "")
     query = {k: v[0] for k, v in parse_qs(request.query).items()}
     if not token:
-        return error_response(request, "UnauthorizedException", "Session token not found or invalid")
+        return error_response(
+            request, "UnauthorizedException", "Session token not found or invalid"
+        )
     account = world.scenario.account(query.get("account_id", ""))
     if account is None:
         return error_response(request, "ForbiddenException", "No access")

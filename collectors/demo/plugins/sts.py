@@ -60,7 +60,9 @@ def get_session_token(world: DemoWorld, request: WireRequest) -> Response:
         )
     if serial and serial != world.mfa_serial:
         return error_response(
-            request, "AccessDenied", "MultiFactorAuthentication failed, unable to validate MFA code."
+            request,
+            "AccessDenied",
+            "MultiFactorAuthentication failed, unable to validate MFA code.",
         )
     duration = int(form.get("DurationSeconds", "43200"))
     iam = iam_backends[world.scenario.identity.id]["aws"]
