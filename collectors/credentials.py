@@ -68,7 +68,9 @@ def resolve_profile_chain(session: botocore.session.Session, name: str) -> Profi
             )
         region = region or profile.get("region")
         if "role_arn" not in profile or "credential_source" in profile:
-            return ProfileChain(current, profile.get("mfa_serial"), tuple(roles), region)
+            return ProfileChain(
+                current, profile.get("mfa_serial"), tuple(roles), region
+            )
         roles.append(
             (profile["role_arn"], profile.get("mfa_serial"), profile.get("external_id"))
         )
@@ -109,6 +111,7 @@ class SourceIdentity:
         self.arn = ""
         self.mfa_requests = 0
         self._cached: Credentials | None = None
+        self._resolved_before = False
         self._lock = asyncio.Lock()
 
     async def credentials(self) -> Credentials:
@@ -117,7 +120,11 @@ class SourceIdentity:
             cached = self._cached
             if cached and not _near_expiry(cached, self.clock()):
                 return cached
+            if self._resolved_before:
+                # Clients opened under the old session would keep signing with it.
+                await self.factory.forget("source")
             self._cached = await self._resolve()
+            self._resolved_before = True
             return self._cached
 
     def invalidate(self) -> None:
@@ -141,9 +148,11 @@ class SourceIdentity:
         session = botocore.session.Session(profile=self.profile)
         name = self.profile or "default"
         try:
-            chain = resolve_profile_chain(session, name) if self._has_profiles(
-                session, name
-            ) else ProfileChain(name, None, (), None)
+            chain = (
+                resolve_profile_chain(session, name)
+                if self._has_profiles(session, name)
+                else ProfileChain(name, None, (), None)
+            )
             leaf = await asyncio.to_thread(_leaf_credentials, chain.leaf)
         except botocore.exceptions.BotoCoreError as error:
             raise CredentialError(_explain_botocore(error, name)) from None
@@ -278,6 +287,7 @@ class RoleSessions:
         self.clock = clock
         self.assume_requests = 0
         self.assumed: Counter[str] = Counter()
+        self._failures: dict[str, botocore.exceptions.ClientError] = {}
         self._sessions: dict[str, tuple[Credentials, str]] = {}
         self._locks: dict[str, asyncio.Lock] = {}
 
@@ -293,15 +303,28 @@ class RoleSessions:
         """Return the role's credentials and the client-cache key of the session."""
         lock = self._locks.setdefault(role_arn, asyncio.Lock())
         async with lock:
+            failure = self._failures.get(role_arn)
+            if failure is not None:
+                raise failure
             cached = self._sessions.get(role_arn)
             if cached and not _near_expiry(cached[0], self.clock()):
                 return cached
             if cached:
                 log.info("renewing role session %s", role_arn)
                 await self.factory.forget(cached[1])
-            fresh = await self._assume(role_arn, external_id)
+            try:
+                fresh = await self._assume(role_arn, external_id)
+            except botocore.exceptions.ClientError as error:
+                # Every task of the account would be denied the same way; ask
+                # STS once per refresh, not once per collector and region.
+                self._failures[role_arn] = error
+                raise
             self._sessions[role_arn] = fresh
             return fresh
+
+    def forget_failures(self) -> None:
+        """Allow roles that failed in the previous refresh to be tried again."""
+        self._failures.clear()
 
     async def _assume(
         self, role_arn: str, external_id: str | None

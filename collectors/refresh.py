@@ -31,7 +31,7 @@ log = logging.getLogger(__name__)
 
 DEFAULT_RATE_LIMITS = {
     # Service Quotas allows about 10 requests per second per account and region.
-    "servicequotas.*": 10.0,
+    "service-quotas.*": 10.0,
     # Organizations throttles the management account at a few requests a second.
     "organizations.*": 20.0,
     # Cost Explorer allows about 5 requests per second.
@@ -131,6 +131,7 @@ class Refresher:
         now = self.clock()
         log.info("refresh %d started", generation)
 
+        self.roles.forget_failures()
         source_arn, management, inventory = await self._start(previous, force)
         snapshot = Snapshot(
             generated_at=now,
@@ -254,7 +255,7 @@ class Refresher:
                 )
                 continue
             prior = previous.sections.get(collector.name) if previous else None
-            if _fresh(prior, collector.ttl_seconds, now) and not force:
+            if _fresh(prior, collector.ttl_for(settings), now) and not force:
                 plans.append((collector, [], prior))
                 continue
             shared: dict[str, Any] = {}

@@ -47,3 +47,22 @@ async def test_denied_accounts_fail_alone(tmp_path: Path) -> None:
     assert reached == active - {e.account_id for e in snapshot.errors}
     assert snapshot.stats["retries"] > 0
     assert snapshot.stats["requests_total"] == sum(snapshot.stats["server_requests"].values())
+
+
+async def test_denied_role_asked_once_per_refresh(tmp_path: Path) -> None:
+    path = tmp_path / "deny.toml"
+    path.write_text(SMALL.read_text() + FAULTS.split("[[fault]]\nrate")[0])
+    with DemoWorld(load_scenario(path)) as world:
+        refresher = make_refresher(world)
+        prod = world.scenario.account("payments-prod").id
+        try:
+            first = await refresher.run()
+            after_first = world.by_account[(prod, "sts.AssumeRole")]
+            await refresher.run(first)
+            after_second = world.by_account[(prod, "sts.AssumeRole")]
+        finally:
+            await refresher.factory.close()
+    tasks_for_prod = sum(1 for e in first.errors if e.account_id == prod)
+    assert tasks_for_prod >= 1
+    assert after_first == 1
+    assert after_second == 2
