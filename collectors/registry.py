@@ -85,6 +85,10 @@ class Collector:
         table.done()
         return None
 
+    def ttl_for(self, settings: Any) -> float:
+        """Return the reuse age in seconds; ``ttl_seconds`` unless settings change it."""
+        return self.ttl_seconds
+
     def disabled_reason(self, settings: Any) -> str | None:
         """Return why the collector cannot run (a state, not an error), or None."""
         return None
