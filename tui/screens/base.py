@@ -84,6 +84,7 @@ class DataScreen(Screen[None]):
     def on_mount(self) -> None:
         """Paint the current snapshot as soon as the screen exists."""
         self.paint()
+        self.call_after_refresh(self.focus_body)
 
     def on_screen_resume(self) -> None:
         """Catch up with a refresh that finished while another screen was on top."""
@@ -94,7 +95,7 @@ class DataScreen(Screen[None]):
         if self.filter_text:
             self._set_filter("")
             return
-        if len(self.app.screen_stack) > 2:
+        if len(self.app.screen_stack) > 1:
             self.app.pop_screen()
 
     def action_start_filter(self) -> None:
@@ -123,10 +124,10 @@ class DataScreen(Screen[None]):
         self.focus_body()
 
     def set_title(self, title: str) -> None:
-        """Set the line under the header; the active filter is appended to it."""
+        """Set the line under the header, after the active filter if any."""
         self._title = title
-        suffix = f"  [filter: {self.filter_text}]" if self.filter_text else ""
-        self.query_one("#screen-title", Static).update(title + suffix)
+        prefix = f"[/{self.filter_text}] " if self.filter_text else ""
+        self.query_one("#screen-title", Static).update(prefix + title)
 
     def _set_filter(self, text: str) -> None:
         self.filter_text = text

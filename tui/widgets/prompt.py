@@ -14,11 +14,10 @@ from textual.widgets import Input, Label
 
 
 class PromptBar(Horizontal):
-    """A one-line input shown on demand above the footer."""
+    """A one-line input shown on demand below the screen's body."""
 
     DEFAULT_CSS = """
     PromptBar {
-        dock: bottom;
         height: 1;
         display: none;
         background: $boost;
@@ -86,7 +85,9 @@ class PromptBar(Horizontal):
             field.value = value
         field.cursor_position = len(value)
         self.add_class("-open")
-        field.focus()
+        # The input cannot take the focus until the new class has made it
+        # visible, which happens on the next refresh.
+        self.call_after_refresh(field.focus)
 
     def close(self) -> None:
         """Hide the prompt."""

@@ -1,0 +1,26 @@
+"""App-level messages: facts the background runtime reports to the UI."""
+
+from __future__ import annotations
+
+import concurrent.futures
+from dataclasses import dataclass
+
+from textual.message import Message
+
+from collectors.snapshot import Snapshot
+
+
+@dataclass
+class SnapshotCollected(Message):
+    """A refresh finished; ``generation`` says which one."""
+
+    snapshot: Snapshot
+    generation: int
+
+
+@dataclass
+class MfaRequested(Message):
+    """The source profile needs an MFA code; resolve ``answer`` with it or None."""
+
+    serial: str
+    answer: concurrent.futures.Future[str | None]

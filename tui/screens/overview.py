@@ -1,0 +1,189 @@
+"""The overview: one row per team, one column per environment.
+
+Each cell shows its account count, collection errors and what registered
+contributors add (cost, quota utilization, alerts), coloured by the worst
+severity inside. The line under the table spells out the highlighted cell in
+full, because cells are only a dozen characters wide at 80 columns.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from rich.text import Text
+from textual import on
+from textual.events import Resize
+from textual.widget import Widget
+from textual.widgets import DataTable, Static
+
+from collectors.model import Severity
+from collectors.snapshot import Snapshot
+from tui.matrix import OTHER, Matrix, Summary, build_matrix
+from tui.screens.base import DataScreen
+from tui.text import PRODUCTION_MARK, SEVERITY_STYLE, cell, env_label, format_age
+from tui.widgets.table import Column, KeyedTable, Row
+
+TEAM_COLUMN = "team"
+MIN_CELL_WIDTH = 9
+MAX_CELL_WIDTH = 40
+MAX_TEAM_WIDTH = 18
+CELL_PADDING = 2
+"""DataTable pads every cell by one column on each side."""
+SCROLLBAR_WIDTH = 2
+
+
+class OverviewScreen(DataScreen):
+    """Team by environment matrix of the whole organization."""
+
+    def __init__(self, argument: str = "") -> None:
+        """Create the screen; the matrix is built on the first paint."""
+        super().__init__(argument)
+        self.matrix = Matrix()
+
+    def compose_body(self) -> Iterable[Widget]:
+        """Lay out the matrix and the detail line of the highlighted cell."""
+        yield KeyedTable(id="matrix", cursor_type="cell", fixed_columns=1)
+        yield Static("", id="cell-detail", markup=False)
+
+    def on_mount(self) -> None:
+        """Say what is missing when there is no snapshot yet.
+
+        Textual then runs :meth:`DataScreen.on_mount`, which paints.
+        """
+        if self.orgtop.snapshot is None:
+            self.set_title(self._waiting_text())
+
+    def _waiting_text(self) -> str:
+        if self.orgtop.offline:
+            return f"No snapshot stored in {self.orgtop.store_path}."
+        return "No stored snapshot yet: collecting the organization..."
+
+    def show(self, snapshot: Snapshot) -> None:
+        """Rebuild the matrix model and update the table's cells in place."""
+        self.matrix = build_matrix(snapshot)
+        self.set_title(self._summary(snapshot))
+        self._fill()
+
+    def _fill(self) -> None:
+        table = self.query_one("#matrix", KeyedTable)
+        table.set_rows(self._columns(), self._rows())
+        self._describe_cursor()
+
+    def on_resize(self, event: Resize) -> None:
+        """Fit the columns to the new width."""
+        if self.matrix.rows:
+            self._fill()
+
+    def apply_filter(self, text: str) -> None:
+        """Keep the teams whose name or accounts contain ``text``."""
+        self.query_one("#matrix", KeyedTable).set_filter(text)
+        self._describe_cursor()
+
+    def focus_body(self) -> None:
+        """Put the focus back on the matrix."""
+        self.query_one("#matrix", KeyedTable).focus()
+
+    def _summary(self, snapshot: Snapshot) -> str:
+        accounts = snapshot.accounts
+        suspended = sum(1 for account in accounts if not account.active)
+        failing = len({error.account_id for error in snapshot.errors})
+        teams = len([row for row in self.matrix.rows if row not in ("org", "unassigned")])
+        age = format_age(snapshot.generated_at, self.orgtop.clock())
+        return (
+            f"{len(accounts)} accounts in {teams} teams · {suspended} suspended · "
+            f"{failing} with errors · collected {age} · {PRODUCTION_MARK} production"
+        )
+
+    def _columns(self) -> list[Column]:
+        envs = self.matrix.columns
+        team_width = min(MAX_TEAM_WIDTH, max([4, *(len(row) for row in self.matrix.rows)]))
+        available = self.size.width - SCROLLBAR_WIDTH - team_width - CELL_PADDING
+        width = available // max(1, len(envs)) - CELL_PADDING
+        width = max(MIN_CELL_WIDTH, min(MAX_CELL_WIDTH, width))
+        columns = [Column(TEAM_COLUMN, Text("team", style="bold"), team_width)]
+        for env in envs:
+            production = env != OTHER and self.orgtop.config.is_production(env)
+            columns.append(Column(env, env_label(env, production), width))
+        return columns
+
+    def _rows(self) -> list[Row]:
+        rows = []
+        for team in self.matrix.rows:
+            cells = [cell(team, "italic" if team in ("org", "unassigned") else "bold")]
+            for env in self.matrix.columns:
+                cells.append(render_cell(self.matrix.cell(team, env)))
+            names = " ".join(a.name for a in self.matrix.teams.get(team, []))
+            ids = " ".join(a.id for a in self.matrix.teams.get(team, []))
+            rows.append(Row(team, tuple(cells), f"{team} {names} {ids}"))
+        return rows
+
+    @on(DataTable.CellHighlighted, "#matrix")
+    def _highlighted(self, event: DataTable.CellHighlighted) -> None:
+        self._describe_cursor()
+
+    def _describe_cursor(self) -> None:
+        table = self.query_one("#matrix", KeyedTable)
+        detail = self.query_one("#cell-detail", Static)
+        team, column = table.current_key, table.current_column
+        if team is None:
+            detail.update("No team matches the filter." if table.filter_text else "")
+            return
+        if column in (None, TEAM_COLUMN):
+            members = self.matrix.teams.get(team, [])
+            detail.update(Text(f"{team}: {len(members)} accounts. Enter opens the team."))
+            return
+        detail.update(describe_cell(team, column, self.matrix.cell(team, column)))
+
+    @on(DataTable.CellSelected, "#matrix")
+    def _selected(self, event: DataTable.CellSelected) -> None:
+        table = self.query_one("#matrix", KeyedTable)
+        team, column = table.current_key, table.current_column
+        if team is None:
+            return
+        from tui.screens.team import TeamScreen
+
+        env = column if column not in (None, TEAM_COLUMN, OTHER) else ""
+        self.app.push_screen(TeamScreen(team, env=env))
+
+
+def render_cell(summary: Summary | None) -> Text:
+    """Render one cell: status mark, account count, errors, then fragments."""
+    if summary is None:
+        return cell("·", "dim")
+    if summary.active == 0:
+        return cell(f"○ {summary.count} suspended", "dim")
+    style = SEVERITY_STYLE[summary.severity]
+    text = cell("")
+    text.append("● ", style=style)
+    body = str(summary.count)
+    if summary.errors:
+        body += f" {summary.errors} err"
+    if summary.suspended:
+        body += f" {summary.suspended} susp"
+    for fragment in summary.fragments:
+        body += f" {fragment.text}"
+    text.append(body, style="" if summary.severity is Severity.OK else style)
+    return text
+
+
+def describe_cell(team: str, column: str, summary: Summary | None) -> Text:
+    """Spell out a cell in full for the detail line."""
+    where = f"{team} / {column}"
+    if summary is None:
+        return Text(f"{where}: no accounts.")
+    names = ", ".join(account.name for account in summary.accounts)
+    plural = "account" if summary.count == 1 else "accounts"
+    text = Text(f"{where}: {summary.count} {plural} ({names})")
+    if summary.suspended:
+        text.append(f", {summary.suspended} suspended")
+    if summary.errors:
+        failed = ", ".join(summary.failed_collectors)
+        text.append(
+            f". {summary.errors} errors from {failed}",
+            style=SEVERITY_STYLE[Severity.UNKNOWN],
+        )
+    for fragment in summary.fragments:
+        text.append(". ")
+        text.append(f"{fragment.title} {fragment.text}", style=SEVERITY_STYLE[fragment.severity])
+    text.append(".")
+    return text
