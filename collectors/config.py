@@ -17,6 +17,7 @@ import platformdirs
 
 from collectors import registry
 from collectors.errors import ConfigError
+from collectors.switch.settings import SwitchSettings, parse_switch_settings
 from collectors.tomlcheck import Table, load
 
 APP_NAME = "orgtop"
@@ -85,6 +86,7 @@ class Config:
     store_path: Path | None = None
     retention_days: int = 30
     collector_settings: dict[str, Any] = field(default_factory=dict)
+    switch: SwitchSettings = field(default_factory=SwitchSettings)
 
     def is_production(self, env: str) -> bool:
         """Whether an environment name counts as production."""
@@ -122,6 +124,7 @@ def parse_config(root: Table, path: Path | None) -> Config:
     config.store_path = Path(store_path).expanduser() if store_path else None
     config.retention_days = _non_negative(store, "retention_days", 30)
     store.done()
+    config.switch = parse_switch_settings(root.table("switch"))
     for collector in registry.collectors():
         section = root.table(collector.name)
         config.collector_settings[collector.name] = collector.parse_config(section)

@@ -19,7 +19,7 @@ from collectors.check import evaluate
 from collectors.errors import ConfigError, CredentialError, RefreshError
 from collectors.model import Severity
 from collectors.store import StoreError
-from tui import logs
+from tui import logs, switch_cli
 from tui.runtime import Options, Runtime
 
 USAGE_ERROR = 2
@@ -72,13 +72,14 @@ def build_parser() -> argparse.ArgumentParser:
         "monitoring plugins use it: 0 OK, 1 warning, 2 critical, 3 unknown.",
     )
     check.add_argument("--json", action="store_true", help="print alerts as JSON")
+    switch_cli.add_commands(commands, common)
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line and return the exit status."""
     parser = build_parser()
-    args = parser.parse_args(argv)
+    args = switch_cli.parse_args(parser, sys.argv[1:] if argv is None else argv)
     logs.setup()
     options = Options(
         demo=args.demo,
@@ -123,6 +124,8 @@ def _run_tui(options: Options) -> int:
 
 
 async def _run_command(args: argparse.Namespace, options: Options) -> int:
+    if args.command in switch_cli.COMMANDS:
+        return await switch_cli.run(args, options)
     runtime = Runtime(options)
     try:
         if options.offline:

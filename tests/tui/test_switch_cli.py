@@ -7,7 +7,7 @@ import os
 import subprocess
 import sys
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import keyring
@@ -18,6 +18,7 @@ from keyring.backend import KeyringBackend
 from collectors.demo.scenario import load_scenario
 from collectors.demo.server import DemoWorld
 from tests.conftest import SMALL
+from tests.tui.switch_support import save_inventory
 from tui.cli import main
 
 SMALL_ARGS = ["--demo-scenario", str(SMALL)]
@@ -56,48 +57,88 @@ def log_file() -> Path:
     return Path(os.environ["ORGTOP_LOG_FILE"])
 
 
-def run(*argv: str) -> int:
-    return main([argv[0], *SMALL_ARGS, *argv[1:]])
+@pytest.fixture(scope="module")
+def stored_accounts(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return save_inventory(SMALL, tmp_path_factory.mktemp("stored"))
 
 
-def test_exec_default_demo_prints_account_id(tmp_path: Path) -> None:
+Orgtop = Callable[..., int]
+
+
+@pytest.fixture
+def orgtop(stored_accounts: Path) -> Orgtop:
+    """Run ``orgtop COMMAND`` on the small demo organization (stored accounts)."""
+
+    def run(command: str, *argv: str) -> int:
+        return main([command, *SMALL_ARGS, "--store", str(stored_accounts), *argv])
+
+    return run
+
+
+def test_exec_default_demo_prints_account_id() -> None:
     probe = "import boto3; print(boto3.client('sts').get_caller_identity()['Account'])"
     default = load_scenario()
 
     result = subprocess.run(
-        [sys.executable, "-m", "tui.cli", "exec", "--demo", "payments-prod",
-         "--role", "ReadOnly", "--", sys.executable, "-c", probe],
-        capture_output=True, text=True, timeout=120, env=dict(os.environ),
+        [
+            sys.executable,
+            "-m",
+            "tui.cli",
+            "exec",
+            "--demo",
+            "payments-prod",
+            "--role",
+            "ReadOnly",
+            "--",
+            sys.executable,
+            "-c",
+            probe,
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env=dict(os.environ),
     )
 
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == default.account("payments-prod").id  # type: ignore[union-attr]
 
 
-def test_exec_passes_exit_status() -> None:
-    assert run("exec", "search-dev", "--role", "ReadOnly", "--", "sh", "-c", "exit 7") == 7
+def test_exec_passes_exit_status(orgtop: Orgtop) -> None:
+    assert (
+        orgtop("exec", "search-dev", "--role", "ReadOnly", "--", "sh", "-c", "exit 7")
+        == 7
+    )
 
 
-def test_exec_signal_status() -> None:
-    status = run("exec", "search-dev", "--role", "ReadOnly", "--", "sh", "-c", "kill -TERM $$")
+def test_exec_signal_status(orgtop: Orgtop) -> None:
+    status = orgtop(
+        "exec", "search-dev", "--role", "ReadOnly", "--", "sh", "-c", "kill -TERM $$"
+    )
 
     assert status == 128 + 15
 
 
-def test_exec_unknown_command(capsys: pytest.CaptureFixture[str]) -> None:
-    status = run("exec", "search-dev", "--role", "ReadOnly", "--", "no-such-command-xyz")
+def test_exec_unknown_command(
+    orgtop: Orgtop, capsys: pytest.CaptureFixture[str]
+) -> None:
+    status = orgtop(
+        "exec", "search-dev", "--role", "ReadOnly", "--", "no-such-command-xyz"
+    )
 
     assert status == 127
     assert "command not found: no-such-command-xyz" in capsys.readouterr().err
 
 
-def test_exec_needs_command(capsys: pytest.CaptureFixture[str]) -> None:
-    assert run("exec", "search-dev", "--role", "ReadOnly") == 2
+def test_exec_needs_command(orgtop: Orgtop, capsys: pytest.CaptureFixture[str]) -> None:
+    assert orgtop("exec", "search-dev", "--role", "ReadOnly") == 2
     assert "needs a command after --" in capsys.readouterr().err
 
 
-def test_ambiguous_account_lists_candidates(capsys: pytest.CaptureFixture[str]) -> None:
-    status = run("switch", "payments", "--role", "ReadOnly", "--export")
+def test_ambiguous_account_lists_candidates(
+    orgtop: Orgtop, capsys: pytest.CaptureFixture[str]
+) -> None:
+    status = orgtop("switch", "payments", "--role", "ReadOnly", "--export")
     err = capsys.readouterr().err
 
     assert status == 2
@@ -105,8 +146,10 @@ def test_ambiguous_account_lists_candidates(capsys: pytest.CaptureFixture[str]) 
     assert f"  payments-prod ({PAYMENTS_PROD}, payments/prod)" in err
 
 
-def test_unknown_account_lists_candidates(capsys: pytest.CaptureFixture[str]) -> None:
-    status = run("switch", "paymnts-prod", "--role", "ReadOnly", "--export")
+def test_unknown_account_lists_candidates(
+    orgtop: Orgtop, capsys: pytest.CaptureFixture[str]
+) -> None:
+    status = orgtop("switch", "paymnts-prod", "--role", "ReadOnly", "--export")
     err = capsys.readouterr().err
 
     assert status == 2
@@ -114,15 +157,19 @@ def test_unknown_account_lists_candidates(capsys: pytest.CaptureFixture[str]) ->
     assert "  payments-prod (" in err
 
 
-def test_account_by_id_prefix(capsys: pytest.CaptureFixture[str]) -> None:
-    status = run("switch", PAYMENTS_PROD[:6], "--role", "ReadOnly", "--export")
+def test_account_by_id_prefix(
+    orgtop: Orgtop, capsys: pytest.CaptureFixture[str]
+) -> None:
+    status = orgtop("switch", PAYMENTS_PROD[:6], "--role", "ReadOnly", "--export")
 
     assert status == 0
     assert "export ORGTOP_ACCOUNT=payments-prod\n" in capsys.readouterr().out
 
 
-def test_export_lines_printed(capsys: pytest.CaptureFixture[str]) -> None:
-    status = run("switch", "search-dev", "--role", "ReadOnly", "--export")
+def test_export_lines_printed(
+    orgtop: Orgtop, capsys: pytest.CaptureFixture[str]
+) -> None:
+    status = orgtop("switch", "search-dev", "--role", "ReadOnly", "--export")
     captured = capsys.readouterr()
     lines = captured.out.splitlines()
 
@@ -134,8 +181,10 @@ def test_export_lines_printed(capsys: pytest.CaptureFixture[str]) -> None:
     assert "demo world stops when this command ends" in captured.err
 
 
-def test_prod_admin_refused_without_terminal(capsys: pytest.CaptureFixture[str]) -> None:
-    status = run("switch", "payments-prod", "--role", "Admin", "--export")
+def test_prod_admin_refused_without_terminal(
+    orgtop: Orgtop, capsys: pytest.CaptureFixture[str]
+) -> None:
+    status = orgtop("switch", "payments-prod", "--role", "Admin", "--export")
     captured = capsys.readouterr()
 
     assert status == 2
@@ -146,11 +195,11 @@ def test_prod_admin_refused_without_terminal(capsys: pytest.CaptureFixture[str])
 
 
 def test_prod_admin_declined_at_prompt(
-    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+    orgtop: Orgtop, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(sys, "stdin", TerminalInput("n\n"))
 
-    status = run("switch", "payments-prod", "--role", "Developer", "--export")
+    status = orgtop("switch", "payments-prod", "--role", "Developer", "--export")
     captured = capsys.readouterr()
 
     assert status == 1
@@ -160,11 +209,11 @@ def test_prod_admin_declined_at_prompt(
 
 
 def test_prod_admin_confirmed_at_prompt(
-    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+    orgtop: Orgtop, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(sys, "stdin", TerminalInput("y\n"))
 
-    status = run("switch", "payments-prod", "--role", "Admin", "--export")
+    status = orgtop("switch", "payments-prod", "--role", "Admin", "--export")
 
     assert status == 0
     assert "export ORGTOP_ROLE=Admin\n" in capsys.readouterr().out
@@ -172,24 +221,36 @@ def test_prod_admin_confirmed_at_prompt(
 
 @pytest.mark.parametrize(
     ("account", "role"),
-    [("payments-prod", "ReadOnly"), ("payments-dev", "Admin"), ("search-staging", "Developer")],
+    [
+        ("payments-prod", "ReadOnly"),
+        ("payments-dev", "Admin"),
+        ("search-staging", "Developer"),
+    ],
 )
 def test_no_question_outside_prod_writes(
-    account: str, role: str, capsys: pytest.CaptureFixture[str]
+    orgtop: Orgtop, account: str, role: str, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    status = run("switch", account, "--role", role, "--export")
+    status = orgtop("switch", account, "--role", role, "--export")
 
     assert status == 0
     assert "production account" not in capsys.readouterr().err
 
 
-def test_yes_confirms_prod_admin(capsys: pytest.CaptureFixture[str]) -> None:
-    assert run("switch", "payments-prod", "--role", "Admin", "--export", "--yes") == 0
+def test_yes_confirms_prod_admin(
+    orgtop: Orgtop, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert (
+        orgtop("switch", "payments-prod", "--role", "Admin", "--export", "--yes") == 0
+    )
     assert "export ORGTOP_ROLE=Admin\n" in capsys.readouterr().out
 
 
-def test_read_only_offers_only_read_only(capsys: pytest.CaptureFixture[str]) -> None:
-    status = run("switch", "payments-dev", "--role", "Admin", "--read-only", "--export")
+def test_read_only_offers_only_read_only(
+    orgtop: Orgtop, capsys: pytest.CaptureFixture[str]
+) -> None:
+    status = orgtop(
+        "switch", "payments-dev", "--role", "Admin", "--read-only", "--export"
+    )
     err = capsys.readouterr().err
 
     assert status == 2
@@ -199,11 +260,11 @@ def test_read_only_offers_only_read_only(capsys: pytest.CaptureFixture[str]) -> 
 
 
 def test_role_picker_on_terminal(
-    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+    orgtop: Orgtop, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(sys, "stdin", TerminalInput("2\n"))
 
-    status = run("switch", "search-dev", "--export")
+    status = orgtop("switch", "search-dev", "--export")
     captured = capsys.readouterr()
 
     assert status == 0
@@ -212,15 +273,25 @@ def test_role_picker_on_terminal(
 
 
 def test_chained_duration_clamped_with_notice(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    orgtop: Orgtop, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     config = tmp_path / "config.toml"
     config.write_text(
-        '[[switch.role]]\nname = "ReadOnly"\nlevel = "read-only"\nmax_session_seconds = 43200\n'
+        '[[switch.role]]\nname = "ReadOnly"\nlevel = "read-only"\n'
+        "max_session_seconds = 43200\n"
     )
 
-    status = run("switch", "search-dev", "--role", "ReadOnly", "--export",
-                 "--duration", "4h", "--config", str(config))
+    status = orgtop(
+        "switch",
+        "search-dev",
+        "--role",
+        "ReadOnly",
+        "--export",
+        "--duration",
+        "4h",
+        "--config",
+        str(config),
+    )
     err = capsys.readouterr().err
 
     assert status == 0
@@ -228,13 +299,16 @@ def test_chained_duration_clamped_with_notice(
     assert "asked for 4h, using 1h" in err
 
 
-def test_invalid_duration(capsys: pytest.CaptureFixture[str]) -> None:
-    assert run("switch", "search-dev", "--duration", "2d", "--export") == 2
+def test_invalid_duration(orgtop: Orgtop, capsys: pytest.CaptureFixture[str]) -> None:
+    assert orgtop("switch", "search-dev", "--duration", "2d", "--export") == 2
     assert "invalid duration '2d'" in capsys.readouterr().err
 
 
 def test_shell_gets_role_environment(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, log_file: Path,
+    orgtop: Orgtop,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    log_file: Path,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     dump = tmp_path / "env.txt"
@@ -242,10 +316,15 @@ def test_shell_gets_role_environment(
     shell.write_text(f"#!/bin/sh\nenv > {dump}\nexit 3\n")
     shell.chmod(0o755)
     monkeypatch.setenv("SHELL", str(shell))
+    Path(os.environ["AWS_CONFIG_FILE"]).write_text(
+        "[profile stale]\nregion = eu-west-1\n"
+    )
     monkeypatch.setenv("AWS_PROFILE", "stale")
 
-    status = run("switch", "payments-prod", "--role", "ReadOnly")
-    variables = dict(line.split("=", 1) for line in dump.read_text().splitlines() if "=" in line)
+    status = orgtop("switch", "payments-prod", "--role", "ReadOnly")
+    variables = dict(
+        line.split("=", 1) for line in dump.read_text().splitlines() if "=" in line
+    )
 
     assert status == 3
     assert variables["ORGTOP_ACCOUNT"] == "payments-prod"
@@ -277,12 +356,15 @@ class FetchingBrowser:
 
 
 def test_console_opens_accepted_url_unlogged(
-    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], log_file: Path
+    orgtop: Orgtop,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    log_file: Path,
 ) -> None:
     browser = FetchingBrowser()
     monkeypatch.setattr("webbrowser.get", lambda: browser)
 
-    status = run("switch", "payments-prod", "--role", "ReadOnly", "--console")
+    status = orgtop("switch", "payments-prod", "--role", "ReadOnly", "--console")
     captured = capsys.readouterr()
     token = browser.urls[0].rsplit("SigninToken=", 1)[1]
 
@@ -295,9 +377,14 @@ def test_console_opens_accepted_url_unlogged(
 
 
 def test_console_without_browser_prints_url(
-    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], log_file: Path
+    orgtop: Orgtop,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    log_file: Path,
 ) -> None:
-    status = run("switch", "payments-prod", "--role", "ReadOnly", "--console", "--print-url")
+    status = orgtop(
+        "switch", "payments-prod", "--role", "ReadOnly", "--console", "--print-url"
+    )
     captured = capsys.readouterr()
     url = captured.out.strip()
 
@@ -317,7 +404,9 @@ def memory_keyring() -> Iterator[MemoryKeyring]:
 
 
 @pytest.fixture
-def real_setup(world: DemoWorld, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> list[str]:
+def real_setup(
+    world: DemoWorld, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> list[str]:
     """A non-demo setup: an AWS profile with MFA, reached through AWS_ENDPOINT_URL."""
     keys = world.user_credentials
     assert keys is not None
@@ -332,17 +421,21 @@ def real_setup(world: DemoWorld, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
     config = tmp_path / "orgtop.toml"
     scenario = world.scenario
     config.write_text(
-        f'[aws]\nsource_profile = "jdoe"\nmanagement_account = "{scenario.management.id}"\n'
+        f'[aws]\nsource_profile = "jdoe"\n'
+        f'management_account = "{scenario.management.id}"\n'
         f'identity_account = "{scenario.identity.id}"\n'
-        '[switch]\nmfa_keyring = true\n'
+        "[switch]\nmfa_keyring = true\n"
         '[[switch.role]]\nname = "ReadOnly"\nlevel = "read-only"\n'
     )
     return ["--config", str(config), "--store", str(tmp_path / "store.sqlite3")]
 
 
 def test_keyring_reuses_mfa_session(
-    world: DemoWorld, real_setup: list[str], memory_keyring: MemoryKeyring,
-    capsys: pytest.CaptureFixture[str], log_file: Path,
+    world: DemoWorld,
+    real_setup: list[str],
+    memory_keyring: MemoryKeyring,
+    capsys: pytest.CaptureFixture[str],
+    log_file: Path,
 ) -> None:
     command = ["switch", "payments-prod", "--role", "ReadOnly", "--export", *real_setup]
 
@@ -366,8 +459,16 @@ def test_unusable_keyring_asks_each_run(
 ) -> None:
     previous = keyring.get_keyring()
     keyring.set_keyring(keyring.backends.fail.Keyring())
-    command = ["switch", "payments-prod", "--role", "ReadOnly", "--export",
-               "--mfa-code", "123456", *real_setup]
+    command = [
+        "switch",
+        "payments-prod",
+        "--role",
+        "ReadOnly",
+        "--export",
+        "--mfa-code",
+        "123456",
+        *real_setup,
+    ]
     try:
         first = main(command)
         second = main(command)
@@ -384,7 +485,9 @@ def test_unusable_keyring_asks_each_run(
 def test_missing_code_without_keyring_fails(
     world: DemoWorld, real_setup: list[str], capsys: pytest.CaptureFixture[str]
 ) -> None:
-    status = main(["switch", "payments-prod", "--role", "ReadOnly", "--export", *real_setup])
+    status = main(
+        ["switch", "payments-prod", "--role", "ReadOnly", "--export", *real_setup]
+    )
 
     assert status == 2
     assert "an MFA code is needed" in capsys.readouterr().err
