@@ -14,14 +14,17 @@ import os
 import ssl
 from collections import Counter
 from dataclasses import dataclass, field
+from datetime import datetime
 from functools import cache
 from typing import Any
 
 import aioboto3
+import aiobotocore.session
 import aiohttp
 from aiobotocore.config import AioConfig
 from aiobotocore.httpsession import AIOHTTPSession
 from botocore.httpsession import get_cert_path
+from botocore.utils import parse_timestamp as botocore_parse_timestamp
 
 log = logging.getLogger(__name__)
 
@@ -34,6 +37,25 @@ def shared_ssl_context(verify: str | bool = True) -> ssl.SSLContext:
     if isinstance(bundle, str) and bundle:
         context.load_verify_locations(cafile=bundle)
     return context
+
+
+def parse_timestamp(value: Any) -> datetime:
+    """Parse a timestamp of an AWS response, quickly when it is ISO 8601 with a zone.
+
+    botocore parses every timestamp through dateutil, which took about 100 us
+    per value against 0.1 us for ``datetime.fromisoformat`` (timeit, botocore
+    1.40.61, on a 2-core machine). A 20-query ``GetMetricData`` response
+    carries 280 of them. Other forms (RFC 822 text, epoch numbers, times
+    without a zone) go to botocore's parser.
+    """
+    if isinstance(value, str):
+        try:
+            moment = datetime.fromisoformat(value)
+        except ValueError:
+            moment = None
+        if moment is not None and moment.tzinfo is not None:
+            return moment
+    return botocore_parse_timestamp(value)  # type: ignore[no-any-return]
 
 
 class SharedContextHTTPSession(AIOHTTPSession):
@@ -109,7 +131,10 @@ class ClientFactory:
     def __init__(self, settings: ClientSettings | None = None) -> None:
         """Create the shared session; clients are opened lazily."""
         self.settings = settings or ClientSettings()
-        self.session = aioboto3.Session()
+        botocore_session = aiobotocore.session.get_session()
+        parsers = botocore_session.get_component("response_parser_factory")
+        parsers.set_parser_defaults(timestamp_parser=parse_timestamp)
+        self.session = aioboto3.Session(botocore_session=botocore_session)
         self.counter = RequestCounter()
         self._clients: dict[tuple[Any, ...], Any] = {}
         self._contexts: dict[tuple[Any, ...], Any] = {}

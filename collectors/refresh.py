@@ -263,6 +263,7 @@ class Refresher:
                 collector, None, management, self.config.home_region, settings,
                 prior, now, force, shared,
             )
+            org_context.accounts = tuple(snapshot.accounts)
             try:
                 await collector.prepare(org_context)
             except Exception as error:  # noqa: BLE001 - shown as the collector's error

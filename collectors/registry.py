@@ -51,6 +51,8 @@ class TaskContext:
     force: bool
     caller: Caller
     scratch: dict[str, Any] = field(default_factory=dict)
+    accounts: tuple[Account, ...] = ()
+    """Every account of the refresh; filled for :meth:`Collector.prepare` only."""
 
     async def client(self, service: str, region: str | None = None) -> Any:
         """Return a reused client for ``service`` under this task's role."""

@@ -6,6 +6,9 @@ defaults; entries without a confirmed default are left out), and the
 scenario's ``[[quotas.applied]]`` entries give applied values per account
 and region. ``ListServiceQuotas`` returns only quotas with an applied value,
 as AWS does, so clients must merge it with ``ListAWSDefaultServiceQuotas``.
+``[[quotas.unreadable]]`` entries make ``ListServiceQuotas`` and
+``GetServiceQuota`` deny access for a service in an account and region, the
+way a service control policy does.
 """
 
 from __future__ import annotations
@@ -28,6 +31,7 @@ if TYPE_CHECKING:
 
 NO_SERVICE = "The request failed because the specified service does not exist."
 NO_QUOTA = "The request failed because the specified quota does not exist."
+DENIED = "You are not authorized to perform this action."
 
 
 @cache
@@ -35,7 +39,9 @@ def catalog() -> tuple[dict[str, Any], ...]:
     """Return the reference quotas that have a quota code and a confirmed default."""
     text = resources.files("collectors.data").joinpath("quotas.json").read_text()
     entries = json.loads(text)
-    return tuple(q for q in entries if q.get("quota_code") and q.get("default_value") is not None)
+    return tuple(
+        q for q in entries if q.get("quota_code") and q.get("default_value") is not None
+    )
 
 
 @dataclass
@@ -44,6 +50,8 @@ class QuotaScenario:
 
     services: list[str] = field(default_factory=list)
     applied: dict[tuple[str, str, str], float] = field(default_factory=dict)
+    unreadable: set[tuple[str, str, str]] = field(default_factory=set)
+    """(account id or ``*``, region or ``*``, service code) denied applied values."""
     extra: dict[str, Any] = field(default_factory=dict)
 
 
@@ -58,43 +66,107 @@ def parse_quotas(table: Table, scenario: Scenario) -> QuotaScenario:
     section = QuotaScenario(services=table.strings("services", sorted(known)))
     for service in section.services:
         if service not in known:
-            raise table.error("services", f"unknown service code {service!r}; known: {', '.join(sorted(known))}")
+            raise table.error(
+                "services",
+                f"unknown service code {service!r}; known: {', '.join(sorted(known))}",
+            )
     codes = {q["quota_code"] for q in catalog()}
     for entry in table.tables("applied"):
-        account = entry.get("account", str, "*")
-        if account != "*" and scenario.account(account) is None:
-            raise entry.error("account", f"no account named {account!r} in the scenario")
-        account_id = scenario.account_id(account)
-        region = entry.get("region", str, "*")
-        if region not in ("*", *scenario.regions):
-            raise entry.error("region", f"{region!r} is not one of the scenario's regions")
+        account_id = _account_id(entry, scenario)
+        region = _region(entry, scenario)
         quota = entry.get("quota", str, "")
         if quota not in codes:
             raise entry.error("quota", f"unknown quota code {quota!r}")
-        section.applied[(account_id, region, quota)] = entry.get("value", float, 0.0)
+        value = entry.get("value", float, 0.0)
         entry.done()
+        if account_id:
+            section.applied[(account_id, region, quota)] = value
+    for entry in table.tables("unreadable"):
+        account_id = _account_id(entry, scenario)
+        region = _region(entry, scenario)
+        service = entry.get("service", str, "")
+        if service not in known:
+            raise entry.error("service", f"unknown service code {service!r}")
+        entry.done()
+        if account_id:
+            section.unreadable.add((account_id, region, service))
     for extension in QUOTA_SECTION_EXTENSIONS:
         extension(table, scenario, section)
     table.done()
     return section
 
 
-def applied_value(scenario: Scenario, account: str, region: str, code: str) -> float | None:
-    """Return the applied value of a quota in an account and region, if any."""
+def generated(scenario: Scenario) -> bool:
+    """Return whether the scenario was generated from the default one.
+
+    Generated organizations keep only the first teams of the default
+    scenario, so there entries naming a dropped account are skipped.
+    """
+    return scenario.path.startswith("<generated")
+
+
+def _account_id(entry: Table, scenario: Scenario) -> str:
+    """Return the id an entry's ``account`` names, ``*``, or "" to skip the entry."""
+    account = entry.get("account", str, "*")
+    if account == "*" or scenario.account(account) is not None:
+        return scenario.account_id(account)
+    if generated(scenario):
+        return ""
+    raise entry.error("account", f"no account named {account!r} in the scenario")
+
+
+def _region(entry: Table, scenario: Scenario) -> str:
+    region = entry.get("region", str, "*")
+    if region not in ("*", *scenario.regions):
+        raise entry.error("region", f"{region!r} is not one of the scenario's regions")
+    return region
+
+
+def unreadable(scenario: Scenario, account: str, region: str, service: str) -> bool:
+    """Return whether a service's applied values are denied in an account and region."""
     section: QuotaScenario = scenario.sections["quotas"]
-    for key in ((account, region, code), (account, "*", code), ("*", region, code), ("*", "*", code)):
+    return any(
+        key in section.unreadable
+        for key in (
+            (account, region, service),
+            (account, "*", service),
+            ("*", region, service),
+            ("*", "*", service),
+        )
+    )
+
+
+def applied_value(
+    scenario: Scenario, account: str, region: str, code: str
+) -> float | None:
+    """Return the applied value of a quota in an account and region, if any."""
+    return applied_in(scenario.sections["quotas"], account, region, code)
+
+
+def applied_in(
+    section: QuotaScenario, account: str, region: str, code: str
+) -> float | None:
+    """Return the applied value of a quota from a parsed ``[quotas]`` section."""
+    for key in (
+        (account, region, code),
+        (account, "*", code),
+        ("*", region, code),
+        ("*", "*", code),
+    ):
         if key in section.applied:
             return section.applied[key]
     return None
 
 
-def quota_document(entry: dict[str, Any], account: str, region: str, value: float) -> dict[str, Any]:
+def quota_document(
+    entry: dict[str, Any], account: str, region: str, value: float
+) -> dict[str, Any]:
     """Render a quota as the ``ServiceQuota`` shape of the API."""
-    scope = "" if entry.get("global") else f"{region}:"
+    path = f"{entry['service_code']}/{entry['quota_code']}"
     document: dict[str, Any] = {
         "ServiceCode": entry["service_code"],
         "ServiceName": entry["service_name"],
-        "QuotaArn": f"arn:aws:servicequotas:{scope.rstrip(':') or region}:{account}:{entry['service_code']}/{entry['quota_code']}",
+        "QuotaArn": f"arn:aws:servicequotas:{region}:{account}:{path}",
         "QuotaCode": entry["quota_code"],
         "QuotaName": entry["quota_name"],
         "Value": float(value),
@@ -141,7 +213,10 @@ def list_services(world: DemoWorld, request: WireRequest) -> Response:
     """List the services the scenario serves."""
     section: QuotaScenario = world.scenario.sections["quotas"]
     names = {q["service_code"]: q["service_name"] for q in catalog()}
-    services = [{"ServiceCode": code, "ServiceName": names[code]} for code in sorted(section.services)]
+    services = [
+        {"ServiceCode": code, "ServiceName": names[code]}
+        for code in sorted(section.services)
+    ]
     return _page(request, services, "Services")
 
 
@@ -152,7 +227,9 @@ def list_default_quotas(world: DemoWorld, request: WireRequest) -> Response:
     entries = _served(world, service)
     if entries is None:
         return error_response(request, "NoSuchResourceException", NO_SERVICE)
-    quotas = [quota_document(q, "aws", request.region, q["default_value"]) for q in entries]
+    quotas = [
+        quota_document(q, "aws", request.region, q["default_value"]) for q in entries
+    ]
     for quota in quotas:
         quota["QuotaArn"] = quota["QuotaArn"].replace(":aws:", "::", 1)
     return _page(request, quotas, "Quotas")
@@ -166,11 +243,15 @@ def list_applied_quotas(world: DemoWorld, request: WireRequest) -> Response:
     entries = _served(world, service)
     if entries is None:
         return error_response(request, "NoSuchResourceException", NO_SERVICE)
+    if unreadable(world.scenario, request.account, request.region, service):
+        return error_response(request, "AccessDeniedException", DENIED)
     quotas = []
     for entry in entries:
         if body.get("QuotaCode") and body["QuotaCode"] != entry["quota_code"]:
             continue
-        value = applied_value(world.scenario, request.account, request.region, entry["quota_code"])
+        value = applied_value(
+            world.scenario, request.account, request.region, entry["quota_code"]
+        )
         if value is not None:
             quotas.append(quota_document(entry, request.account, request.region, value))
     return _page(request, quotas, "Quotas")
@@ -180,12 +261,23 @@ def list_applied_quotas(world: DemoWorld, request: WireRequest) -> Response:
 def get_service_quota(world: DemoWorld, request: WireRequest) -> Response:
     """Return one quota's applied value, or the default when none was applied."""
     body = request.json()
-    entries = _served(world, body.get("ServiceCode", ""))
+    service = body.get("ServiceCode", "")
+    entries = _served(world, service)
     if entries is None:
         return error_response(request, "NoSuchResourceException", NO_SERVICE)
+    if unreadable(world.scenario, request.account, request.region, service):
+        return error_response(request, "AccessDeniedException", DENIED)
     for entry in entries:
         if entry["quota_code"] == body.get("QuotaCode"):
-            value = applied_value(world.scenario, request.account, request.region, entry["quota_code"])
+            value = applied_value(
+                world.scenario, request.account, request.region, entry["quota_code"]
+            )
             chosen = entry["default_value"] if value is None else value
-            return json_response({"Quota": quota_document(entry, request.account, request.region, chosen)})
+            return json_response(
+                {
+                    "Quota": quota_document(
+                        entry, request.account, request.region, chosen
+                    )
+                }
+            )
     return error_response(request, "NoSuchResourceException", NO_QUOTA)
