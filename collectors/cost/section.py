@@ -4,7 +4,9 @@ Amounts are :class:`~decimal.Decimal` throughout and written as decimal
 strings, with the currency named once in the section. Daily series are
 aligned to the section's ``days``. The organization total reconciles
 exactly: ``org`` equals the sum of every account plus ``unallocated``, day by
-day, because ``unallocated`` is computed as that difference.
+day, because ``unallocated`` is computed as that difference. Per-service
+amounts are rounded to cents, so an account's services can differ from its
+exact total by a few cents.
 """
 
 from __future__ import annotations
@@ -162,19 +164,27 @@ def _grouped(accounts: Any, key: Any, window: Window) -> dict[Any, Series]:
     }
 
 
-def summarize(series: Series, window: Window, settings: CostSettings) -> dict[str, Any]:
-    """Summarize a daily series: month to date, projection and the evaluated day."""
+def summarize(
+    series: Series, window: Window, settings: CostSettings, *, exact: bool = True
+) -> dict[str, Any]:
+    """Summarize a daily series: month to date, projection and the evaluated day.
+
+    With ``exact`` False every amount is rounded to cents, which keeps the
+    per-service series of a large organization small in the store. Spikes
+    are found on the exact amounts either way.
+    """
     index = window.evaluated
     base = spikes.baseline(series, index, settings.baseline_days)
     latest = series[index]
+    text = money if exact else cents
     return {
-        "daily": [money(value) for value in series],
-        "window_total": money(sum(series, Decimal(0))),
-        "month_to_date": money(month_to_date(series, window)),
-        "projection": money(projection(series, window)),
-        "latest": money(latest),
-        "baseline": money(base.median) if base else None,
-        "change": money(latest - base.median) if base else None,
+        "daily": [text(value) for value in series],
+        "window_total": text(sum(series, Decimal(0))),
+        "month_to_date": text(month_to_date(series, window)),
+        "projection": text(projection(series, window)),
+        "latest": text(latest),
+        "baseline": text(base.median) if base else None,
+        "change": text(latest - base.median) if base else None,
         "change_percent": _rounded(spikes.increase_percent(latest, base))
         if base
         else None,
@@ -217,7 +227,7 @@ def _account_entry(
         **summarize(costs.total, window, settings),
     }
     entry["services"] = {
-        service: summarize(series, window, settings)
+        service: summarize(series, window, settings, exact=False)
         for service, series in costs.services.items()
     }
     return entry
@@ -357,3 +367,8 @@ def money(value: Decimal) -> str:
     if not value:
         return "0"
     return format(value.normalize(), "f")
+
+
+def cents(value: Decimal) -> str:
+    """Format an amount rounded to cents, half to even."""
+    return money(value.quantize(CENT))

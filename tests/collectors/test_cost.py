@@ -28,6 +28,7 @@ from tests.conftest import SMALL, demo_config, make_refresher
 
 Raw = dict[tuple[str, str], list[Decimal]]
 BASELINE_DAYS = 28
+CENT = Decimal("0.01")
 EVALUATED = 33
 """Index of the newest complete day in a 35-day window with one provisional day."""
 
@@ -150,7 +151,13 @@ def test_paging_reads_every_group(collected: Collected) -> None:
     assert section["request_cost"] == str(Decimal("0.01") * (pages + 1))
     for (account_id, service), values in raw.items():
         served = section["accounts"][account_id]["services"][service]["daily"]
-        assert decimals(served) == values, (account_id, service)
+        assert decimals(served) == [v.quantize(CENT) for v in values], (
+            account_id,
+            service,
+        )
+    for account_id, entry in section["accounts"].items():
+        exact = account_series(raw, {account_id})
+        assert decimals(entry["daily"]) == exact, account_id
 
 
 def test_provisional_day_is_marked(collected: Collected) -> None:
@@ -290,7 +297,7 @@ def test_savings_plan_day_per_metric(collected: Collected, metric: str) -> None:
     if metric == "UnblendedCost":
         expected = [plan.upfront if day == plan.day else Decimal(0) for day in days]
     else:
-        share = (plan.upfront / plan.term_days).quantize(Decimal("0.00000001"))
+        share = (plan.upfront / plan.term_days).quantize(CENT)
         expected = [share if day >= plan.day else Decimal(0) for day in days]
     assert section["metric"] == metric
     assert fees == expected
@@ -313,7 +320,7 @@ def test_net_metric_served_and_named(collected: Collected) -> None:
     served = section["accounts"][key[0]]["services"][key[1]]["daily"]
     assert section["metric"] == "NetUnblendedCost"
     assert section["currency"] == "USD"
-    assert decimals(served) == raw[key]
+    assert decimals(served) == [v.quantize(CENT) for v in raw[key]]
 
 
 async def test_fresh_savings_plan_spikes_unblended_only(tmp_path: Path) -> None:
