@@ -13,6 +13,7 @@ import logging
 import time
 from collections import Counter
 from collections.abc import Callable, Sequence
+from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
@@ -120,8 +121,15 @@ class Refresher:
         force: bool = False,
         only: Sequence[str] = (),
         progress: Progress | None = None,
+        on_inventory: Callable[[Snapshot], None] | None = None,
     ) -> Snapshot:
-        """Run one refresh and return its snapshot; never raises for one account."""
+        """Run one refresh and return its snapshot; never raises for one account.
+
+        ``on_inventory`` receives a copy of the snapshot with accounts, states
+        and inventory errors but no collector sections, as soon as the
+        inventory is known, so a screen can show the accounts while the
+        collectors run.
+        """
         self.generation += 1
         generation = self.generation
         started = time.perf_counter()
@@ -152,6 +160,18 @@ class Refresher:
                 snapshot.states.append(
                     StateRecord(State.REGION_DISABLED, account.id, region, "inventory")
                 )
+
+        if on_inventory is not None:
+            on_inventory(
+                replace(
+                    snapshot,
+                    accounts=list(snapshot.accounts),
+                    errors=list(snapshot.errors),
+                    states=list(snapshot.states),
+                    stats=dict(snapshot.stats),
+                    sections={},
+                )
+            )
 
         chosen = [c for c in self.collectors if not only or c.name in only]
         plans = await self._plan(chosen, snapshot, previous, management, now, force)

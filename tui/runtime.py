@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -140,10 +141,13 @@ class Runtime:
         force: bool = False,
         progress: Progress | None = None,
         save: bool = True,
+        on_inventory: Callable[[Snapshot], None] | None = None,
     ) -> Snapshot:
-        """Run one refresh and store it."""
+        """Run one refresh and store it; ``on_inventory`` as in :meth:`Refresher.run`."""
         refresher = self.build()
-        snapshot = await refresher.run(previous, force=force, progress=progress)
+        snapshot = await refresher.run(
+            previous, force=force, progress=progress, on_inventory=on_inventory
+        )
         if save:
             self.open_store().save(snapshot)
         return snapshot
