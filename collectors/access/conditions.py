@@ -60,8 +60,8 @@ class Facts:
     name: str = ""
     user_id: str = ""
     principal_type: str = "User"
-    organization_id: str = ""
-    """The principal's organization, ``""`` when unknown or outside it."""
+    organization_id: str | None = ""
+    """The principal's organization: ``""`` outside any, None when unknown."""
     variables: Mapping[str, str] = field(default_factory=dict)
 
 
@@ -74,16 +74,22 @@ class Outcome:
 
 
 def principal_values(facts: Facts) -> dict[str, str | None]:
-    """Return the condition keys the facts settle, lower-cased (None: key absent)."""
-    return {
+    """Return the condition keys the facts settle, lower-cased (None: key absent).
+
+    An unknown organization leaves ``aws:PrincipalOrgID`` out, so a condition
+    on it is carried as a requirement instead of decided.
+    """
+    values: dict[str, str | None] = {
         "aws:principalarn": facts.arn,
         "aws:principalaccount": facts.account_id,
-        "aws:principalorgid": facts.organization_id or None,
         "aws:principaltype": facts.principal_type,
         "aws:username": facts.name or None,
         "aws:userid": facts.user_id or None,
         "aws:principalisawsservice": "false",
     }
+    if facts.organization_id is not None:
+        values["aws:principalorgid"] = facts.organization_id or None
+    return values
 
 
 def decide(conditions: tuple[Condition, ...], facts: Facts, *, deny: bool) -> Outcome:

@@ -48,7 +48,8 @@ def principals_of(
 
     ``organization_id`` is set on the facts only when the account is one of
     ``members``, so ``aws:PrincipalOrgID`` holds for the organization's own
-    users and for no one else.
+    users and for no one else. When it is ``""`` (``DescribeOrganization``
+    failed) the organization's users get an unknown one instead.
     """
     account_id = str(record["account_id"])
     managed = record.get("managed", {})
@@ -81,7 +82,7 @@ def principals_of(
             account_id=account_id,
             name=user["name"],
             user_id=user.get("id", ""),
-            organization_id=organization_id if in_org else "",
+            organization_id=(organization_id or None) if in_org else "",
             variables={
                 "aws:username": user["name"],
                 "aws:userid": user.get("id", ""),

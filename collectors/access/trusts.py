@@ -89,6 +89,8 @@ def held_to_organization(
         if condition.if_exists or "Not" in operator or not condition.values:
             continue
         if key == "aws:principalorgid" and operator in ("StringEquals", "StringLike"):
+            # NOTE: with the organization's id unknown (DescribeOrganization
+            # failed) no such condition counts, so the trust is reported open.
             if organization_id and set(condition.values) == {organization_id}:
                 return True
         if key == "aws:principalaccount" and operator == "StringEquals":

@@ -16,12 +16,13 @@ One task per account, under the collector role:
 - Only where the account has users: ``ListVirtualMFADevices`` for assigned
   virtual devices, then ``ListMFADevices`` for each user without one, which
   finds hardware and FIDO devices too (the details carry no MFA data).
-- ``DescribeOrganization`` once per refresh, for ``aws:PrincipalOrgID``.
+- ``DescribeOrganization`` once per refresh under the management account's
+  role, before the tasks, for ``aws:PrincipalOrgID``.
 
 Users of every account are principals, so IAM users left in a member account
 are seen as well as those of the identity account. IAM changes rarely, so
-the section is reused for an hour (``--force`` reads it again). The merge
-evaluates every grant (see :mod:`collectors.access`).
+the section is reused for ``[iam] ttl_hours`` (default 1; ``--force`` reads
+it again). The merge evaluates every grant (see :mod:`collectors.access`).
 """
 
 from __future__ import annotations
@@ -43,6 +44,8 @@ from collectors.tomlcheck import Table
 log = logging.getLogger(__name__)
 
 DETAIL_FILTER = ["User", "Group", "Role", "LocalManagedPolicy"]
+ORGANIZATION_ID = "organization_id"
+"""Key in the refresh's shared scratch; missing when ``prepare`` failed."""
 
 
 @dataclass(frozen=True)
@@ -51,6 +54,8 @@ class IamSettings:
 
     page_size: int = 100
     """``MaxItems`` per ``GetAccountAuthorizationDetails`` page (AWS allows 1-1000)."""
+    ttl_hours: float = 1.0
+    """Age under which the stored section is reused without any request."""
 
 
 @register
@@ -64,12 +69,29 @@ class IamCollector(Collector):
     order = 60
 
     def parse_config(self, table: Table) -> IamSettings:
-        """Read ``page_size``."""
+        """Read ``page_size`` and ``ttl_hours``."""
         page_size = table.get("page_size", int, IamSettings.page_size)
         if not 1 <= page_size <= 1000:
             raise table.error("page_size", "must be between 1 and 1000")
+        ttl_hours = table.get("ttl_hours", float, IamSettings.ttl_hours)
+        if ttl_hours < 0:
+            raise table.error(
+                "ttl_hours", "must be zero or more; 0 reads IAM every refresh"
+            )
         table.done()
-        return IamSettings(page_size)
+        return IamSettings(page_size, ttl_hours)
+
+    def ttl_for(self, settings: Any) -> float:
+        """Return ``[iam] ttl_hours`` in seconds."""
+        if isinstance(settings, IamSettings):
+            return settings.ttl_hours * 3600
+        return self.ttl_seconds
+
+    async def prepare(self, context: TaskContext) -> None:
+        """Read the organization's id under the management account's role."""
+        organizations = await context.client("organizations")
+        answer = await context.call(organizations, "describe_organization")
+        context.scratch[ORGANIZATION_ID] = str(answer["Organization"]["Id"])
 
     async def collect(self, context: TaskContext) -> Any:
         """Read one account's IAM details and rate its roles."""
@@ -90,7 +112,7 @@ class IamCollector(Collector):
         roles = [await _role(entry, documents) for entry in details["RoleDetailList"]]
         return {
             "account_id": context.account.id,
-            "organization_id": await _organization_id(context),
+            "organization_id": context.scratch.get(ORGANIZATION_ID, ""),
             "users": users,
             "groups": groups,
             "roles": roles,
@@ -247,15 +269,6 @@ async def _add_mfa_devices(
             continue
         page = await context.call(iam, "list_mfa_devices", UserName=user["name"])
         user["mfa_devices"] = [d["SerialNumber"] for d in page.get("MFADevices", [])]
-
-
-async def _organization_id(context: TaskContext) -> str:
-    async def describe() -> str:
-        organizations = await context.client("organizations")
-        answer = await context.call(organizations, "describe_organization")
-        return str(answer["Organization"]["Id"])
-
-    return str(await _shared(context, "organization id", describe))
 
 
 async def _shared(

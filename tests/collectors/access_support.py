@@ -242,11 +242,11 @@ def collect_isolated(scenario: Scenario, home: Path) -> Snapshot:
 
 @asynccontextmanager
 async def iam_refresher(
-    world: DemoWorld, page_size: int = 100
+    world: DemoWorld, page_size: int = 100, ttl_hours: float = 1.0
 ) -> AsyncIterator[Refresher]:
-    """Yield a refresher for a running world with ``[iam] page_size`` set."""
+    """Yield a refresher for a running world with the ``[iam]`` settings given."""
     config = demo_config(world)
-    config.collector_settings["iam"] = IamSettings(page_size)
+    config.collector_settings["iam"] = IamSettings(page_size, ttl_hours)
     refresher = make_refresher(world, config)
     try:
         yield refresher

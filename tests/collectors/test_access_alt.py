@@ -20,7 +20,10 @@ from collectors.access import grants_for
 from collectors.demo.faults import FaultRule
 from collectors.demo.scenario import Scenario, load_scenario
 from collectors.demo.server import DemoWorld
+from collectors.errors import ConfigError
 from collectors.snapshot import Snapshot
+from collectors.sources.iam import IamCollector
+from collectors.tomlcheck import Table
 from tests.collectors import access_support as support
 from tests.conftest import SMALL
 from tui.cli import main
@@ -304,3 +307,20 @@ def test_collect_json_carries_grants_and_findings(
     assert [e for e in snapshot.errors if e.collector == "iam"] == []
     assert support.collected_grants(snapshot) == support.grants(scenario)
     assert support.collected_findings(snapshot) == support.findings(scenario)
+
+
+async def test_zero_ttl_reads_every_refresh(alt_world: DemoWorld) -> None:
+    async with support.iam_refresher(alt_world, ttl_hours=0) as refresher:
+        first = await support.refresh_iam(refresher)
+        before = alt_world.counts().get("iam.GetAccountAuthorizationDetails", 0)
+        await support.refresh_iam(refresher, first, force=False)
+        after = alt_world.counts().get("iam.GetAccountAuthorizationDetails", 0)
+    assert after - before == len([a for a in first.accounts if a.active])
+
+
+@pytest.mark.parametrize(
+    ("key", "value"), [("page_size", 0), ("page_size", 1001), ("ttl_hours", -1.0)]
+)
+def test_iam_config_rejects_out_of_range(key: str, value: object) -> None:
+    with pytest.raises(ConfigError, match=key):
+        IamCollector().parse_config(Table({key: value}, "config.toml", "", "iam"))

@@ -458,3 +458,10 @@ def test_policy_as_json_string() -> None:
     statements = parse_policy(text, "inline")
     assert len(statements) == 1
     assert statements[0].matches_action("sts:AssumeRole")
+
+
+def test_unknown_organization_carries_condition() -> None:
+    unknown = Facts(USER, IDENTITY, "jdoe", organization_id=None)
+    trust_policy = trust("*", {"StringEquals": {"aws:PrincipalOrgID": ORG}})
+    expected = [[f"principal in organization {ORG}"]]
+    assert options(evaluate([GRANT], trust_policy, facts=unknown)) == expected
