@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 
 from collectors.access import grants_for, grants_into, matrix
-from collectors.demo.scenario import Scenario, load_scenario
+from collectors.demo.scenario import Scenario, generated_scenario, load_scenario
 from collectors.snapshot import Snapshot
 from tests.collectors import access_support as support
 
@@ -160,3 +160,10 @@ def test_matrix_filters_by_env_and_user(collected: tuple[Scenario, Snapshot]) ->
         for a in built.accounts
     }
     assert levels == {"payments-prod": "read-only", "platform-prod": "admin"}
+
+
+def test_generated_org_matches_intent(tmp_path_factory: pytest.TempPathFactory) -> None:
+    scenario = generated_scenario(24)
+    snapshot = support.collect_isolated(scenario, tmp_path_factory.mktemp("aws"))
+    assert support.collected_grants(snapshot) == support.grants(scenario)
+    assert support.collected_findings(snapshot) == support.findings(scenario)
