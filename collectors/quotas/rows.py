@@ -172,11 +172,13 @@ def value_text(row: dict[str, Any]) -> str:
 
 
 def usage_text(row: dict[str, Any]) -> str:
-    """Format the usage, or ``n/a`` without a metric and ``no data`` without points."""
+    """Format the usage, or ``n/a`` without a metric and ``no data`` without points.
+
+    A rate quota's usage is a daily average; its ``rate-average`` flag says so.
+    """
     if row["usage"] is None:
         return "no data" if "no-data" in row["flags"] else "n/a"
-    text = number(row["usage"]) + unit_suffix(row["unit"])
-    return f"{text} (daily avg)" if "rate-average" in row["flags"] else text
+    return number(row["usage"]) + unit_suffix(row["unit"])
 
 
 def percent_text(row: dict[str, Any]) -> str:
