@@ -275,7 +275,8 @@ class Refresher:
                 )
                 continue
             prior = previous.sections.get(collector.name) if previous else None
-            if _fresh(prior, collector.ttl_for(settings), now) and not force:
+            fresh = _fresh(prior, collector.ttl_for(settings), now)
+            if fresh and prior and not force and collector.reusable(prior, settings):
                 plans.append((collector, [], prior))
                 continue
             shared: dict[str, Any] = {}

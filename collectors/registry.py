@@ -91,6 +91,10 @@ class Collector:
         """Return the reuse age in seconds; ``ttl_seconds`` unless settings change it."""
         return self.ttl_seconds
 
+    def reusable(self, section: dict[str, Any], settings: Any) -> bool:
+        """Return whether a fresh stored section was made under the same settings."""
+        return True
+
     def disabled_reason(self, settings: Any) -> str | None:
         """Return why the collector cannot run (a state, not an error), or None."""
         return None

@@ -116,12 +116,17 @@ def _header(raw: RawCosts, window: Window, settings: CostSettings) -> dict[str, 
         "requests": raw.requests,
         "request_cost": money(REQUEST_PRICE * raw.requests),
         "request_currency": "USD",
-        "thresholds": {
-            "percent": settings.spike_percent,
-            "min_increase": money(settings.spike_min_increase),
-            "spread_factor": settings.spike_spread_factor,
-            "baseline_days": settings.baseline_days,
-        },
+        "thresholds": thresholds(settings),
+    }
+
+
+def thresholds(settings: CostSettings) -> dict[str, Any]:
+    """Describe the spike thresholds as the section stores them."""
+    return {
+        "percent": settings.spike_percent,
+        "min_increase": money(settings.spike_min_increase),
+        "spread_factor": settings.spike_spread_factor,
+        "baseline_days": settings.baseline_days,
     }
 
 

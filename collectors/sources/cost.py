@@ -17,7 +17,7 @@ from datetime import timedelta
 from typing import Any
 
 from collectors.cost.fetch import fetch_costs
-from collectors.cost.section import build_section
+from collectors.cost.section import build_section, thresholds
 from collectors.cost.settings import CostSettings, parse_settings
 from collectors.model import Account, Alert, Severity
 from collectors.registry import Collector, Scope, TaskContext, TaskResult, register
@@ -43,6 +43,20 @@ class CostCollector(Collector):
     def ttl_for(self, settings: Any) -> float:
         """Return the configured reuse age of the stored section, in seconds."""
         return _settings(settings).ttl_seconds
+
+    def reusable(self, section: dict[str, Any], settings: Any) -> bool:
+        """Return whether the stored section used this metric, window and thresholds.
+
+        A changed metric or threshold in the config takes effect at the next
+        refresh instead of after ``ttl_hours``.
+        """
+        current = _settings(settings)
+        return (
+            section.get("metric") == current.metric
+            and len(section.get("days", [])) == current.days
+            and len(section.get("provisional", [])) == current.provisional_days
+            and section.get("thresholds") == thresholds(current)
+        )
 
     def disabled_reason(self, settings: Any) -> str | None:
         """Return why cost is not collected: only when the config turns it off."""

@@ -363,3 +363,60 @@ async def test_small_amount_threshold(tmp_path: Path) -> None:
     assert account["change_percent"] > 300
     assert sections["default"]["spikes"] == []
     assert {s["account_id"] for s in sections["lowered"]["spikes"]} == {dev}
+
+
+DENY_CE = """
+[[fault]]
+service = "ce"
+operation = "GetCostAndUsage"
+times = 100
+error = "AccessDeniedException"
+"""
+
+
+async def test_failed_read_keeps_previous_section(tmp_path: Path) -> None:
+    stored = {
+        "metric": "UnblendedCost",
+        "days": ["2026-12-01"],
+        "spikes": [],
+        "fetched_at": "2026-12-04T06:00:00+00:00",
+    }
+    with DemoWorld(load_scenario(variant(tmp_path, DENY_CE))) as world:
+        refresher = make_refresher(world, cost_config(world, tmp_path))
+        try:
+            failed = await refresher.run(only=["cost"])
+            first = failed.sections["cost"]
+            failed.sections["cost"] = dict(stored)
+            again = await refresher.run(failed, only=["cost"], force=True)
+        finally:
+            await refresher.factory.close()
+    kinds = {(e.collector, str(e.kind)) for e in failed.errors}
+    assert kinds == {("cost", "access-denied")}
+    assert first["days"] == []
+    assert again.sections["cost"] == stored
+
+
+async def ce_requests_of(
+    world: DemoWorld, config: Config, previous: object, force: bool = False
+) -> tuple:
+    refresher = make_refresher(world, config)
+    before = world.counts().get("ce.GetCostAndUsage", 0)
+    try:
+        snapshot = await refresher.run(previous, only=["cost"], force=force)  # type: ignore[arg-type]
+    finally:
+        await refresher.factory.close()
+    return snapshot, world.counts().get("ce.GetCostAndUsage", 0) - before
+
+
+async def test_stored_section_reuse_rules(world: DemoWorld, tmp_path: Path) -> None:
+    unblended = metric_config(world, tmp_path, "UnblendedCost")
+    amortized = metric_config(world, tmp_path, "AmortizedCost")
+    first, _ = await ce_requests_of(world, unblended, None)
+    same, same_requests = await ce_requests_of(world, unblended, first)
+    changed, changed_requests = await ce_requests_of(world, amortized, same)
+    _, forced_requests = await ce_requests_of(world, amortized, changed, force=True)
+    pages = first.sections["cost"]["requests"]
+    assert same_requests == 0
+    assert changed_requests == pages
+    assert changed.sections["cost"]["metric"] == "AmortizedCost"
+    assert forced_requests == pages
