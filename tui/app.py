@@ -35,11 +35,12 @@ from collectors.store import StoreError
 from tui import logs
 from tui.backend import Backend
 from tui.commands import APP_COMMANDS, CommandSuggester, OrgtopCommands
-from tui.messages import MfaRequested, SnapshotCollected
+from tui.messages import InventoryCollected, MfaRequested, SnapshotCollected
 from tui.runtime import Options, Runtime
 from tui.screens.base import DataScreen
 from tui.screens.dialogs import KeysScreen, MfaScreen, TooSmallScreen
 from tui.screens.overview import OverviewScreen
+from tui.text import plural
 from tui.views import find_view, views
 from tui.widgets.header import HeaderState
 
@@ -96,9 +97,7 @@ class OrgtopApp(App[int]):
         self.clock = clock
         self.backend = backend
         self.offline = options.offline
-        self.demo = bool(
-            options.demo or options.demo_scenario or options.demo_accounts
-        )
+        self.demo = bool(options.demo or options.demo_scenario or options.demo_accounts)
         self.suggester = CommandSuggester(self)
         self.refreshing = False
         self.refresh_worker: Worker[None] | None = None
@@ -128,7 +127,11 @@ class OrgtopApp(App[int]):
         self.start_refresh()
 
     def _header_for(self, snapshot: Snapshot | None, **changes: object) -> HeaderState:
-        mode = "offline" if self.offline else ("demo" if self.demo else "")
+        mode = ""
+        if self.offline:
+            mode = "offline"
+        elif self.demo:
+            mode = "demo"
         state = HeaderState(mode=mode, note=self.paused_reason)
         if snapshot is not None:
             state = replace(
@@ -145,7 +148,8 @@ class OrgtopApp(App[int]):
         """Start a refresh now, unless one is running or the app is offline."""
         if self.offline:
             self.notify(
-                "Offline: showing the stored snapshot; run without --offline to refresh.",
+                "Offline: showing the stored snapshot. "
+                "Run without --offline to refresh.",
                 severity="warning",
             )
             return
@@ -183,7 +187,13 @@ class OrgtopApp(App[int]):
     @work(exclusive=True, group="refresh", exit_on_error=False)
     async def _refresh(self, generation: int, force: bool) -> None:
         assert self.backend is not None
-        future = self.backend.refresh(self.snapshot, force=force)
+
+        def inventory_collected(snapshot: Snapshot) -> None:
+            self.post_message(InventoryCollected(snapshot, generation))
+
+        future = self.backend.refresh(
+            self.snapshot, force=force, on_inventory=inventory_collected
+        )
         try:
             snapshot = await asyncio.wrap_future(future)
         except asyncio.CancelledError:
@@ -198,6 +208,11 @@ class OrgtopApp(App[int]):
         state = self.header_state
         if (state.done, state.total) != (done, total):
             self.header_state = replace(state, done=done, total=total)
+
+    def on_inventory_collected(self, message: InventoryCollected) -> None:
+        """Show the accounts early when there is nothing to show yet."""
+        if message.generation == self.generation and self.snapshot is None:
+            self.apply_snapshot(message.snapshot)
 
     def on_snapshot_collected(self, message: SnapshotCollected) -> None:
         """Show a finished refresh's snapshot unless a newer refresh replaced it."""
@@ -222,8 +237,8 @@ class OrgtopApp(App[int]):
         self._reported_errors = failing
         accounts = len({account_id for account_id, _ in failing})
         self.notify(
-            f"{len(snapshot.errors)} collection errors in {accounts} accounts; "
-            "type :errors to list them.",
+            f"{plural(len(snapshot.errors), 'collection error')} in "
+            f"{plural(accounts, 'account')}; type :errors to list them.",
             title="Refresh finished with errors",
             severity="warning",
             timeout=8,
@@ -233,7 +248,9 @@ class OrgtopApp(App[int]):
         """Turn the end of any worker into state, and its failure into a notice."""
         worker = event.worker
         finished = event.state in (
-            WorkerState.SUCCESS, WorkerState.ERROR, WorkerState.CANCELLED,
+            WorkerState.SUCCESS,
+            WorkerState.ERROR,
+            WorkerState.CANCELLED,
         )
         if finished and worker is self.refresh_worker:
             self.refresh_worker = None
@@ -324,7 +341,7 @@ class OrgtopApp(App[int]):
 
     def on_resize(self, event: Resize) -> None:
         """Swap in the "terminal too small" notice, or take it away."""
-        # App.size still holds the old size while this event is handled.
+        # App.size is still the old size while this event is handled.
         self.check_size(event.size.width, event.size.height)
 
     def check_size(self, width: int | None = None, height: int | None = None) -> None:

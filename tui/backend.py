@@ -15,7 +15,7 @@ import asyncio
 import concurrent.futures
 import logging
 import threading
-from collections.abc import Coroutine
+from collections.abc import Callable, Coroutine
 from typing import Any, TypeVar
 
 from collectors.credentials import MfaCallback
@@ -57,23 +57,36 @@ class Backend:
             self._loop.close()
 
     def submit(self, coroutine: Coroutine[Any, Any, T]) -> concurrent.futures.Future[T]:
-        """Run ``coroutine`` on the background loop; cancelling the future cancels it."""
+        """Run ``coroutine`` on the background loop; cancelling the future stops it."""
         return asyncio.run_coroutine_threadsafe(coroutine, self._loop)
 
     def refresh(
-        self, previous: Snapshot | None, *, force: bool = False
+        self,
+        previous: Snapshot | None,
+        *,
+        force: bool = False,
+        on_inventory: Callable[[Snapshot], None] | None = None,
     ) -> concurrent.futures.Future[Snapshot]:
-        """Start one refresh (creating the runtime first) and store its snapshot."""
-        return self.submit(self._refresh(previous, force))
+        """Start one refresh (creating the runtime first) and store its snapshot.
 
-    async def _refresh(self, previous: Snapshot | None, force: bool) -> Snapshot:
+        ``on_inventory`` is called on the backend's thread with the accounts
+        alone, before the collectors run.
+        """
+        return self.submit(self._refresh(previous, force, on_inventory))
+
+    async def _refresh(
+        self,
+        previous: Snapshot | None,
+        force: bool,
+        on_inventory: Callable[[Snapshot], None] | None,
+    ) -> Snapshot:
         if self.runtime is None:
             # Starting the demo world takes about a second of CPU; it happens
             # here so the UI has already painted the stored snapshot.
             self.runtime = Runtime(self.options, mfa_callback=self.mfa_callback)
         self.progress = (0, 0)
         return await self.runtime.refresh(
-            previous, force=force, progress=self._on_progress
+            previous, force=force, progress=self._on_progress, on_inventory=on_inventory
         )
 
     def _on_progress(self, done: int, total: int) -> None:
@@ -86,7 +99,9 @@ class Backend:
         try:
             self.submit(self._close()).result(CLOSE_TIMEOUT_SECONDS)
         except (concurrent.futures.TimeoutError, concurrent.futures.CancelledError):
-            log.warning("closing the runtime timed out after %s s", CLOSE_TIMEOUT_SECONDS)
+            log.warning(
+                "closing the runtime timed out after %s s", CLOSE_TIMEOUT_SECONDS
+            )
         except Exception:  # noqa: BLE001 - closing must not stop the exit
             log.exception("closing the runtime failed")
         self._loop.call_soon_threadsafe(self._loop.stop)

@@ -7,7 +7,7 @@ can jump anywhere with ``ctrl+p`` or ``:`` and a few letters.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -78,17 +78,19 @@ class OrgtopCommands(Provider):
             score = matcher.match(entry.label)
             if score > 0:
                 yield Hit(
-                    score, matcher.highlight(entry.label), self._runner(entry),
+                    score,
+                    matcher.highlight(entry.label),
+                    self._runner(entry),
                     help=entry.help,
                 )
 
-    def _runner(self, entry: Entry):  # type: ignore[no-untyped-def]
+    def _runner(self, entry: Entry) -> Callable[[], None]:
         app = self.orgtop
         return lambda: app.run_command(entry.command)
 
 
 class CommandSuggester(Suggester):
-    """Completes ``:`` commands, team names after ``team`` and accounts after ``account``."""
+    """Completes ``:`` commands, and team or account names after them."""
 
     def __init__(self, app: OrgtopApp) -> None:
         """Complete against ``app``'s views and current snapshot."""

@@ -25,8 +25,17 @@ log = logging.getLogger(__name__)
 
 OTHER = "other"
 ENV_ORDER = (
-    "dev", "development", "test", "qa", "staging", "stage", "uat",
-    "prod", "production", "prd", "ops",
+    "dev",
+    "development",
+    "test",
+    "qa",
+    "staging",
+    "stage",
+    "uat",
+    "prod",
+    "production",
+    "prd",
+    "ops",
 )
 """Environments in promotion order; others follow alphabetically."""
 

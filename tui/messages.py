@@ -12,7 +12,15 @@ from collectors.snapshot import Snapshot
 
 @dataclass
 class SnapshotCollected(Message):
-    """A refresh finished; ``generation`` says which one."""
+    """A refresh finished; ``generation`` identifies the refresh."""
+
+    snapshot: Snapshot
+    generation: int
+
+
+@dataclass
+class InventoryCollected(Message):
+    """A refresh listed the accounts; collectors are still running."""
 
     snapshot: Snapshot
     generation: int

@@ -59,3 +59,8 @@ def env_label(env: str, production: bool) -> Text:
     if production:
         label.append(f" {PRODUCTION_MARK}", style=PRODUCTION_STYLE)
     return label
+
+
+def plural(count: int, noun: str) -> str:
+    """Return ``1 error`` or ``2 errors``: the count and the noun in agreement."""
+    return f"{count} {noun}" if count == 1 else f"{count} {noun}s"

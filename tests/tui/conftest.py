@@ -73,11 +73,15 @@ def live_app(
 ) -> OrgtopApp:
     """Build an app that refreshes against a demo world of ``scenario``."""
     options = Options(demo_scenario=scenario, store=store, mfa_code=mfa_code)
-    return OrgtopApp(options, config=load_config(None), snapshot=snapshot, store_path=store)
+    return OrgtopApp(
+        options, config=load_config(None), snapshot=snapshot, store_path=store
+    )
 
 
 @asynccontextmanager
-async def running(app: OrgtopApp, size: tuple[int, int] = (120, 36)) -> AsyncIterator[Pilot]:
+async def running(
+    app: OrgtopApp, size: tuple[int, int] = (120, 36)
+) -> AsyncIterator[Pilot]:
     """Run ``app`` under Pilot and stop its backend (and demo world) afterwards."""
     try:
         async with app.run_test(size=size) as pilot:

@@ -15,7 +15,7 @@ from collectors.model import Account, Severity
 from collectors.snapshot import Snapshot
 from tui.screens.base import DataScreen
 from tui.screens.panes import active_pane, pane_tabs, show_panes
-from tui.text import SEVERITY_STYLE, cell, env_label, format_age
+from tui.text import SEVERITY_STYLE, cell, env_label, format_age, plural
 from tui.views import register_view
 from tui.widgets.table import Column, KeyedTable, Row
 
@@ -33,7 +33,9 @@ def find_account(snapshot: Snapshot, key: str) -> Account | None:
     return None
 
 
-@register_view("account", description="open an account by id or name", argument="ID-or-name")
+@register_view(
+    "account", description="open an account by id or name", argument="ID-or-name"
+)
 class AccountScreen(DataScreen):
     """One account: facts, errors per collector and the collector panes."""
 
@@ -78,7 +80,9 @@ class AccountScreen(DataScreen):
         if production:
             title.append(" production", style="bold red")
         self.set_title(title.plain)
-        self.query_one("#facts", Static).update(self._facts(snapshot, account, production))
+        self.query_one("#facts", Static).update(
+            self._facts(snapshot, account, production)
+        )
         self.query_one("#collectors", KeyedTable).set_rows(
             COLLECTOR_COLUMNS, self._collector_rows(snapshot, account)
         )
@@ -93,20 +97,31 @@ class AccountScreen(DataScreen):
         grid.add_column(overflow="ellipsis", no_wrap=True, ratio=1)
         grid.add_column(style="bold", no_wrap=True)
         grid.add_column(overflow="ellipsis", no_wrap=True, ratio=1)
+
         tags = ", ".join(f"{k}={v}" for k, v in sorted(account.tags.items())) or "-"
         regions = ", ".join(account.regions) or "-"
         disabled = ", ".join(account.disabled_regions) or "-"
         collected = format_age(snapshot.generated_at, self.orgtop.clock())
         env = env_label(account.env, production)
-        status = Text(account.status.lower(), style="green" if account.active else "dim")
+        status = Text(
+            account.status.lower(), style="green" if account.active else "dim"
+        )
+
         pairs = [
-            ("id", account.id), ("name", account.name),
-            ("team", account.team), ("env", env),
-            ("OU path", account.ou_path or "(root)"), ("status", status),
-            ("mapped by", account.mapped_by), ("email", account.email or "-"),
-            ("regions", regions), ("disabled", disabled),
-            ("tags", tags), ("collected", collected),
+            ("id", account.id),
+            ("name", account.name),
+            ("team", account.team),
+            ("env", env),
+            ("OU path", account.ou_path or "(root)"),
+            ("status", status),
+            ("mapped by", account.mapped_by),
+            ("email", account.email or "-"),
+            ("regions", regions),
+            ("disabled", disabled),
+            ("tags", tags),
+            ("collected", collected),
         ]
+
         for index in range(0, len(pairs), 2):
             (left, left_value), (right, right_value) = pairs[index], pairs[index + 1]
             grid.add_row(left, left_value, right, right_value)
@@ -116,17 +131,23 @@ class AccountScreen(DataScreen):
         rows = []
         for collector in registry.collectors():
             errors = [
-                e for e in snapshot.errors_for(account.id) if e.collector == collector.name
+                e
+                for e in snapshot.errors_for(account.id)
+                if e.collector == collector.name
             ]
             states = [
-                s.state for s in snapshot.states
+                s.state
+                for s in snapshot.states
                 if s.collector == collector.name and s.account_id in (account.id, "")
             ]
             section = snapshot.sections.get(collector.name)
             fetched = section.get("fetched_at", "") if section else ""
             if errors:
                 kinds = ", ".join(sorted({str(e.kind) for e in errors}))
-                status = cell(f"{len(errors)} errors: {kinds}", SEVERITY_STYLE[Severity.UNKNOWN])
+                status = cell(
+                    f"{plural(len(errors), 'error')}: {kinds}",
+                    SEVERITY_STYLE[Severity.UNKNOWN],
+                )
             elif states:
                 status = cell(", ".join(sorted({str(s) for s in states})), "dim")
             elif section is None:
@@ -136,7 +157,11 @@ class AccountScreen(DataScreen):
             rows.append(
                 Row(
                     collector.name,
-                    (cell(collector.title or collector.name), status, cell(_short_time(fetched))),
+                    (
+                        cell(collector.title or collector.name),
+                        status,
+                        cell(_short_time(fetched)),
+                    ),
                     collector.name,
                 )
             )
@@ -161,16 +186,16 @@ class AccountScreen(DataScreen):
 
 
 COLLECTOR_COLUMNS = [
-    Column("collector", "collector", 18),
-    Column("status", "status", 36),
-    Column("fetched", "collected at", 20),
+    Column("collector", "collector", 16),
+    Column("status", "status", 16, flex=1, max_width=60),
+    Column("fetched", "collected at", 19),
 ]
 ERROR_COLUMNS = [
+    Column("collector", "collector", 10),
+    Column("kind", "kind", 13),
+    Column("operation", "operation", 14),
+    Column("message", "message", 16, flex=1),
     Column("region", "region", 14),
-    Column("collector", "collector", 12),
-    Column("kind", "kind", 19),
-    Column("operation", "operation", 20),
-    Column("message", "message", 48),
     Column("at", "at", 20),
 ]
 
@@ -180,11 +205,11 @@ def error_rows(snapshot: Snapshot, account: Account) -> list[Row]:
     rows = []
     for index, error in enumerate(snapshot.errors_for(account.id)):
         cells = (
-            cell(error.region or "-"),
             cell(error.collector),
             cell(str(error.kind), SEVERITY_STYLE[Severity.UNKNOWN]),
             cell(error.operation or "-"),
             cell(error.message),
+            cell(error.region or "-"),
             cell(error.at),
         )
         key = f"{error.collector}/{error.region}/{error.operation}/{index}"

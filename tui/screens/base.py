@@ -42,7 +42,8 @@ class DataScreen(Screen[None]):
         super().__init__()
         self.argument = argument
         self.filter_text = ""
-        self.shown: Snapshot | None = None
+        self.painted: Snapshot | None = None
+        """The snapshot this screen last showed."""
         self._title = ""
 
     @property
@@ -76,14 +77,17 @@ class DataScreen(Screen[None]):
     def paint(self) -> None:
         """Show the app's snapshot if this screen has not painted it yet."""
         snapshot = self.orgtop.snapshot
-        if snapshot is None or snapshot is self.shown:
+        if snapshot is None or snapshot is self.painted:
             return
-        self.shown = snapshot
+        self.painted = snapshot
         self.show(snapshot)
 
     def on_mount(self) -> None:
-        """Paint the current snapshot as soon as the screen exists."""
-        self.paint()
+        """Paint the current snapshot as soon as the screen has its size."""
+        # Tables size their flexible columns from their own width, which is
+        # known only after the first layout; painting earlier would build
+        # every row twice.
+        self.call_after_refresh(self.paint)
         self.call_after_refresh(self.focus_body)
 
     def on_screen_resume(self) -> None:

@@ -12,24 +12,27 @@ from collections.abc import Iterable
 
 from rich.text import Text
 from textual import on
-from textual.events import Resize
 from textual.widget import Widget
-from textual.widgets import DataTable, Static
+from textual.widgets import DataTable
 
 from collectors.model import Severity
 from collectors.snapshot import Snapshot
 from tui.matrix import OTHER, Matrix, Summary, build_matrix
 from tui.screens.base import DataScreen
-from tui.text import PRODUCTION_MARK, SEVERITY_STYLE, cell, env_label, format_age
+from tui.text import (
+    PRODUCTION_MARK,
+    SEVERITY_STYLE,
+    cell,
+    env_label,
+    plural,
+)
+from tui.widgets.detail import DetailLine
 from tui.widgets.table import Column, KeyedTable, Row
 
 TEAM_COLUMN = "team"
 MIN_CELL_WIDTH = 9
 MAX_CELL_WIDTH = 40
 MAX_TEAM_WIDTH = 18
-CELL_PADDING = 2
-"""DataTable pads every cell by one column on each side."""
-SCROLLBAR_WIDTH = 2
 
 
 class OverviewScreen(DataScreen):
@@ -42,8 +45,13 @@ class OverviewScreen(DataScreen):
 
     def compose_body(self) -> Iterable[Widget]:
         """Lay out the matrix and the detail line of the highlighted cell."""
-        yield KeyedTable(id="matrix", cursor_type="cell", fixed_columns=1)
-        yield Static("", id="cell-detail", markup=False)
+        yield KeyedTable(
+            id="matrix",
+            cursor_type="cell",
+            fixed_columns=1,
+            on_cursor=self._describe_cursor,
+        )
+        yield DetailLine(id="cell-detail")
 
     def on_mount(self) -> None:
         """Say what is missing when there is no snapshot yet.
@@ -69,11 +77,6 @@ class OverviewScreen(DataScreen):
         table.set_rows(self._columns(), self._rows())
         self._describe_cursor()
 
-    def on_resize(self, event: Resize) -> None:
-        """Fit the columns to the new width."""
-        if self.matrix.rows:
-            self._fill()
-
     def apply_filter(self, text: str) -> None:
         """Keep the teams whose name or accounts contain ``text``."""
         self.query_one("#matrix", KeyedTable).set_filter(text)
@@ -87,23 +90,24 @@ class OverviewScreen(DataScreen):
         accounts = snapshot.accounts
         suspended = sum(1 for account in accounts if not account.active)
         failing = len({error.account_id for error in snapshot.errors})
-        teams = len([row for row in self.matrix.rows if row not in ("org", "unassigned")])
-        age = format_age(snapshot.generated_at, self.orgtop.clock())
+        teams = len(
+            [row for row in self.matrix.rows if row not in ("org", "unassigned")]
+        )
         return (
-            f"{len(accounts)} accounts in {teams} teams · {suspended} suspended · "
-            f"{failing} with errors · collected {age} · {PRODUCTION_MARK} production"
+            f"{plural(len(accounts), 'account')} · {plural(teams, 'team')} · "
+            f"{suspended} suspended · {failing} with errors · "
+            f"{PRODUCTION_MARK} production"
         )
 
     def _columns(self) -> list[Column]:
-        envs = self.matrix.columns
-        team_width = min(MAX_TEAM_WIDTH, max([4, *(len(row) for row in self.matrix.rows)]))
-        available = self.size.width - SCROLLBAR_WIDTH - team_width - CELL_PADDING
-        width = available // max(1, len(envs)) - CELL_PADDING
-        width = max(MIN_CELL_WIDTH, min(MAX_CELL_WIDTH, width))
+        team_width = min(
+            MAX_TEAM_WIDTH, max([4, *(len(row) for row in self.matrix.rows)])
+        )
         columns = [Column(TEAM_COLUMN, Text("team", style="bold"), team_width)]
-        for env in envs:
+        for env in self.matrix.columns:
             production = env != OTHER and self.orgtop.config.is_production(env)
-            columns.append(Column(env, env_label(env, production), width))
+            label = env_label(env, production)
+            columns.append(Column(env, label, MIN_CELL_WIDTH, 1, MAX_CELL_WIDTH))
         return columns
 
     def _rows(self) -> list[Row]:
@@ -117,20 +121,17 @@ class OverviewScreen(DataScreen):
             rows.append(Row(team, tuple(cells), f"{team} {names} {ids}"))
         return rows
 
-    @on(DataTable.CellHighlighted, "#matrix")
-    def _highlighted(self, event: DataTable.CellHighlighted) -> None:
-        self._describe_cursor()
-
     def _describe_cursor(self) -> None:
         table = self.query_one("#matrix", KeyedTable)
-        detail = self.query_one("#cell-detail", Static)
+        detail = self.query_one("#cell-detail", DetailLine)
         team, column = table.current_key, table.current_column
         if team is None:
             detail.update("No team matches the filter." if table.filter_text else "")
             return
         if column in (None, TEAM_COLUMN):
             members = self.matrix.teams.get(team, [])
-            detail.update(Text(f"{team}: {len(members)} accounts. Enter opens the team."))
+            count = plural(len(members), "account")
+            detail.update(Text(f"{team}: {count}. Enter opens the team."))
             return
         detail.update(describe_cell(team, column, self.matrix.cell(team, column)))
 
@@ -151,15 +152,18 @@ def render_cell(summary: Summary | None) -> Text:
     if summary is None:
         return cell("·", "dim")
     if summary.active == 0:
-        return cell(f"○ {summary.count} suspended", "dim")
+        return cell(f"○ {summary.count} susp", "dim")
     style = SEVERITY_STYLE[summary.severity]
     text = cell("")
     text.append("● ", style=style)
     body = str(summary.count)
+    problems = []
     if summary.errors:
-        body += f" {summary.errors} err"
+        problems.append(f"{summary.errors} err")
     if summary.suspended:
-        body += f" {summary.suspended} susp"
+        problems.append(f"{summary.suspended} susp")
+    if problems:
+        body += f" ({', '.join(problems)})"
     for fragment in summary.fragments:
         body += f" {fragment.text}"
     text.append(body, style="" if summary.severity is Severity.OK else style)
@@ -172,18 +176,19 @@ def describe_cell(team: str, column: str, summary: Summary | None) -> Text:
     if summary is None:
         return Text(f"{where}: no accounts.")
     names = ", ".join(account.name for account in summary.accounts)
-    plural = "account" if summary.count == 1 else "accounts"
-    text = Text(f"{where}: {summary.count} {plural} ({names})")
+    text = Text(f"{where}: {plural(summary.count, 'account')} ({names})")
     if summary.suspended:
         text.append(f", {summary.suspended} suspended")
     if summary.errors:
         failed = ", ".join(summary.failed_collectors)
         text.append(
-            f". {summary.errors} errors from {failed}",
+            f". {plural(summary.errors, 'error')} from {failed}",
             style=SEVERITY_STYLE[Severity.UNKNOWN],
         )
     for fragment in summary.fragments:
         text.append(". ")
-        text.append(f"{fragment.title} {fragment.text}", style=SEVERITY_STYLE[fragment.severity])
+        text.append(
+            f"{fragment.title} {fragment.text}", style=SEVERITY_STYLE[fragment.severity]
+        )
     text.append(".")
     return text

@@ -15,7 +15,7 @@ from tui.columns import contributors
 from tui.matrix import contribute, env_sort_key, errors_by_account
 from tui.screens.base import DataScreen
 from tui.screens.panes import active_pane, pane_tabs, show_panes
-from tui.text import PRODUCTION_MARK, SEVERITY_STYLE, cell, env_label
+from tui.text import PRODUCTION_MARK, SEVERITY_STYLE, cell, env_label, plural
 from tui.views import register_view
 from tui.widgets.table import Column, KeyedTable, Row
 
@@ -77,22 +77,24 @@ class TeamScreen(DataScreen):
         if not self.accounts:
             return f"Team {self.team}: no accounts in the latest snapshot."
         errors = sum(len(snapshot.errors_for(a.id)) for a in self.accounts)
-        production = sum(1 for a in self.accounts if self.orgtop.config.is_production(a.env))
+        production = sum(
+            1 for a in self.accounts if self.orgtop.config.is_production(a.env)
+        )
         return (
-            f"Team {self.team} · {len(self.accounts)} accounts · "
-            f"{production} production {PRODUCTION_MARK} · {errors} errors"
+            f"Team {self.team} · {plural(len(self.accounts), 'account')} · "
+            f"{production} production {PRODUCTION_MARK} · {plural(errors, 'error')}"
         )
 
     def _columns(self) -> list[Column]:
         columns = [
-            Column("env", "env", 12),
-            Column("name", "account", 26),
+            Column("env", "env", 10),
+            Column("name", "account", 16, flex=2, max_width=32),
             Column("id", "id", 12),
-            Column("status", "status", 10),
-            Column("errors", "errors", 24),
+            Column("status", "status", 9),
+            Column("errors", "errors", 8, flex=1, max_width=30),
         ]
         for contributor in contributors():
-            columns.append(Column(f"cell-{contributor.name}", contributor.title, 12))
+            columns.append(Column(f"cell-{contributor.name}", contributor.title, 10))
         return columns
 
     def _rows(self, snapshot: Snapshot) -> list[Row]:

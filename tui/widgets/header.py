@@ -16,7 +16,7 @@ AGE_TICK_SECONDS = 5.0
 
 @dataclass(frozen=True, slots=True)
 class HeaderState:
-    """What the header shows; the app replaces it as a whole."""
+    """Contents of the header; the app replaces it as a whole."""
 
     organization: str = ""
     source: str = ""

@@ -9,7 +9,7 @@ table is rebuilt and the cursor goes back to the row it was on.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from rich.text import Text
@@ -19,11 +19,18 @@ from textual.widgets import DataTable
 
 @dataclass(frozen=True, slots=True)
 class Column:
-    """A column's key, header label and fixed width (None: fit the content)."""
+    """A column's key, header label and width.
+
+    ``width`` is fixed; None fits the content. A column with ``flex`` takes
+    that share of the width the fixed columns leave, between ``width`` (the
+    minimum) and ``max_width``, and is resized with the table.
+    """
 
     key: str
     label: Text | str
     width: int | None = None
+    flex: int = 0
+    max_width: int = 200
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,6 +42,29 @@ class Row:
     search: str = ""
 
 
+CELL_PADDING = 2
+"""DataTable pads every cell with one column on each side."""
+SCROLLBAR_WIDTH = 2
+FALLBACK_WIDTH = 80
+"""Width assumed for flexible columns before the table has a size."""
+
+
+def resolve_widths(columns: Sequence[Column], available: int) -> list[int | None]:
+    """Return each column's width, sharing ``available`` among flexible ones."""
+    fixed = sum((c.width or 0) + CELL_PADDING for c in columns if not c.flex)
+    flexible = [c for c in columns if c.flex]
+    room = available - fixed - CELL_PADDING * len(flexible)
+    shares = sum(c.flex for c in flexible) or 1
+    widths: list[int | None] = []
+    for column in columns:
+        if not column.flex:
+            widths.append(column.width)
+            continue
+        share = room * column.flex // shares
+        widths.append(max(column.width or 1, min(column.max_width, share)))
+    return widths
+
+
 class KeyedTable(DataTable[Text]):
     """DataTable fed with keyed rows; keeps cursor and scroll across updates."""
 
@@ -44,12 +74,23 @@ class KeyedTable(DataTable[Text]):
     }
     """
 
-    def __init__(self, **kwargs: object) -> None:
-        """Create an empty table; arguments go to :class:`DataTable`."""
+    def __init__(
+        self, *, on_cursor: Callable[[], None] | None = None, **kwargs: object
+    ) -> None:
+        """Create an empty table; other arguments go to :class:`DataTable`.
+
+        Args:
+            on_cursor: Called as soon as the cursor moves, before the frame
+                that shows the move is painted, so a detail line drawn from
+                it appears in the same frame.
+            **kwargs: Passed to :class:`DataTable`.
+        """
         kwargs.setdefault("zebra_stripes", True)
         kwargs.setdefault("cursor_foreground_priority", "renderable")
         super().__init__(**kwargs)  # type: ignore[arg-type]
+        self.on_cursor = on_cursor
         self._columns: tuple[Column, ...] = ()
+        self._widths: list[int | None] = []
         self._rows: list[Row] = []
         self._visible: list[str] = []
         self.filter_text = ""
@@ -76,22 +117,26 @@ class KeyedTable(DataTable[Text]):
     def set_rows(self, columns: Sequence[Column], rows: Sequence[Row]) -> None:
         """Show ``rows`` under ``columns``, in place when only cells changed."""
         self._rows = list(rows)
-        shown = [row for row in self._rows if self._matches(row)]
-        keys = [row.key for row in shown]
-        if tuple(columns) != self._columns or keys != self._visible:
-            self._rebuild(tuple(columns), shown)
+        visible_rows = [row for row in self._rows if self._matches(row)]
+        keys = [row.key for row in visible_rows]
+        widths = resolve_widths(columns, self._available_width())
+        changed = tuple(columns) != self._columns or widths != self._widths
+        if changed or keys != self._visible:
+            self._rebuild(tuple(columns), visible_rows)
             return
-        for row in shown:
+        for row in visible_rows:
             current = self.get_row(row.key)
-            for column, old, new in zip(self._columns, current, row.cells, strict=False):
+            for column, old, new in zip(
+                self._columns, current, row.cells, strict=False
+            ):
                 if old != new:
                     self.update_cell(row.key, column.key, new)
 
     def set_filter(self, text: str) -> None:
         """Show only rows whose search text contains ``text`` (any case)."""
         self.filter_text = text.lower()
-        shown = [row for row in self._rows if self._matches(row)]
-        self._rebuild(self._columns, shown)
+        visible_rows = [row for row in self._rows if self._matches(row)]
+        self._rebuild(self._columns, visible_rows)
 
     def select_key(self, key: str, column: str | None = None) -> bool:
         """Move the cursor to the row ``key`` (and column); False when hidden."""
@@ -103,29 +148,48 @@ class KeyedTable(DataTable[Text]):
         self.move_cursor(row=row, column=col, animate=False)
         return True
 
+    def watch_cursor_coordinate(self, old: Coordinate, new: Coordinate) -> None:
+        """Repaint the cursor and tell ``on_cursor`` at once."""
+        super().watch_cursor_coordinate(old, new)
+        if old != new and self.on_cursor is not None:
+            self.on_cursor()
+
+    def on_resize(self) -> None:
+        """Share the new width among flexible columns."""
+        if not any(column.flex for column in self._columns):
+            return
+        if resolve_widths(self._columns, self._available_width()) != self._widths:
+            self._rebuild(self._columns, [r for r in self._rows if self._matches(r)])
+
+    def _available_width(self) -> int:
+        width = self.size.width or FALLBACK_WIDTH
+        return width - SCROLLBAR_WIDTH
+
     def _matches(self, row: Row) -> bool:
         return not self.filter_text or self.filter_text in row.search.lower()
 
-    def _rebuild(self, columns: tuple[Column, ...], shown: list[Row]) -> None:
+    def _rebuild(self, columns: tuple[Column, ...], visible_rows: list[Row]) -> None:
         cursor_key = self.current_key
         cursor = self.cursor_coordinate
         scroll = (self.scroll_x, self.scroll_y)
-        if columns != self._columns:
+        widths = resolve_widths(columns, self._available_width())
+        if columns != self._columns or widths != self._widths:
             self.clear(columns=True)
-            for column in columns:
-                self.add_column(column.label, width=column.width, key=column.key)
+            for column, width in zip(columns, widths, strict=True):
+                self.add_column(column.label, width=width, key=column.key)
             self._columns = columns
+            self._widths = widths
         else:
             self.clear()
-        for row in shown:
+        for row in visible_rows:
             self.add_row(*row.cells, key=row.key)
-        self._visible = [row.key for row in shown]
-        if not shown:
+        self._visible = [row.key for row in visible_rows]
+        if not visible_rows:
             return
         target = cursor.row
         if cursor_key in self._visible:
             target = self._visible.index(cursor_key)
-        target = min(target, len(shown) - 1)
+        target = min(target, len(visible_rows) - 1)
         column = min(cursor.column, len(columns) - 1)
         self.cursor_coordinate = Coordinate(target, column)
         self.call_after_refresh(self._restore_scroll, *scroll)
