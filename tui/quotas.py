@@ -13,7 +13,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from collectors.model import Account, Severity
+from collectors.model import Account, Severity, State, StateRecord
 from collectors.quotas import rows as quota_rows
 from collectors.snapshot import Snapshot
 
@@ -134,9 +134,21 @@ def note_text(row: dict[str, Any]) -> str:
     return "; ".join(notes)
 
 
-def region_notes(section: dict[str, Any], accounts: Sequence[Account]) -> list[str]:
-    """Describe the regions of ``accounts`` that are not enabled, per account."""
-    disabled = section.get("disabled_regions", {})
+def region_notes(
+    section: dict[str, Any], accounts: Sequence[Account], states: Iterable[StateRecord]
+) -> list[str]:
+    """Describe the regions of ``accounts`` that are not enabled, per account.
+
+    The inventory's disabled regions come from the section; a region that
+    answered ``OptInRequired`` during the refresh comes from the snapshot's
+    states.
+    """
+    disabled = {k: list(v) for k, v in section.get("disabled_regions", {}).items()}
+    for state in states:
+        if state.collector == SECTION and state.state is State.REGION_DISABLED:
+            regions = disabled.setdefault(state.account_id, [])
+            if state.region not in regions:
+                regions.append(state.region)
     notes = []
     for account in accounts:
         regions = disabled.get(account.id)

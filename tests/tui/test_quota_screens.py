@@ -12,7 +12,7 @@ from textual.widgets import Static, TabbedContent
 from collectors.config import load_config
 from collectors.demo.scenario import load_scenario
 from collectors.demo.server import DemoWorld
-from collectors.model import Severity
+from collectors.model import Severity, State, StateRecord
 from collectors.snapshot import Snapshot
 from tests.collectors.test_quotas import EDGE_CASES, isolated
 from tests.conftest import SMALL, make_refresher
@@ -195,3 +195,14 @@ async def test_pane_without_quota_section(snapshot: Snapshot, tmp_path: Path) ->
         screen = await open_quotas_tab(pilot, app, "payments-prod")
         summary = str(screen.query_one("#quotas-summary", Static).render())
     assert "No quota data" in summary
+
+
+def test_region_notes_include_opt_in_state(snapshot: Snapshot) -> None:
+    payments_dev = snapshot.account("payments-dev")
+    assert payments_dev is not None
+    states = [
+        StateRecord(State.REGION_DISABLED, payments_dev.id, "eu-west-1", "quotas"),
+        StateRecord(State.REGION_DISABLED, payments_dev.id, "us-east-1", "cost"),
+    ]
+    notes = quotas.region_notes(snapshot.sections["quotas"], [payments_dev], states)
+    assert notes == ["payments-dev: eu-west-1 not enabled"]

@@ -144,7 +144,7 @@ class QuotasPane(CollectorPane):
             f" · {quotas.thresholds_text(section)} · "
             f"trend over {section.get('horizon_days', 14)} days"
         )
-        for note in quotas.region_notes(section, accounts):
+        for note in quotas.region_notes(section, accounts, snapshot.states):
             text.append(f"\n{note} (a state, not an error)", style="dim")
         ids = {account.id for account in accounts}
         for error in snapshot.errors:
