@@ -1,13 +1,15 @@
 """SQLite store of snapshots, with schema versions, migrations and retention.
 
 Each refresh is one row holding the snapshot document as zlib-compressed
-JSON, so the latest one is read with a single query. A file that SQLite
+JSON. Collector sections are stored apart, once per distinct content: a
+section reused within its TTL (cost, quota values) costs no space again. A file that SQLite
 cannot read is moved aside (``NAME.corrupt-TIMESTAMP``), never deleted.
 The store holds what ``collect --json`` prints and nothing secret.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 import sqlite3
@@ -22,8 +24,13 @@ from collectors.snapshot import Snapshot
 
 log = logging.getLogger(__name__)
 
-STORE_VERSION = 2
-"""Version 1 kept no per-snapshot counts; version 2 adds them for fast listing."""
+STORE_VERSION = 3
+"""Version 1 kept no per-snapshot counts; version 2 adds them for fast listing;
+version 3 stores collector sections once per distinct content."""
+
+
+SECTION_REFS = "_section_refs"
+"""Key in a stored body naming each collector section's content hash."""
 
 
 class StoreError(Exception):
@@ -56,7 +63,27 @@ def _migrate_1_to_2(db: sqlite3.Connection) -> None:
         )
 
 
-MIGRATIONS: dict[int, Callable[[sqlite3.Connection], None]] = {1: _migrate_1_to_2}
+def _migrate_2_to_3(db: sqlite3.Connection) -> None:
+    # Older snapshots keep their sections inline; _decode reads both forms.
+    db.executescript(
+        """
+        CREATE TABLE IF NOT EXISTS sections (
+            hash TEXT PRIMARY KEY, body BLOB NOT NULL
+        );
+        CREATE TABLE IF NOT EXISTS snapshot_sections (
+            snapshot_id INTEGER NOT NULL, name TEXT NOT NULL, hash TEXT NOT NULL,
+            PRIMARY KEY (snapshot_id, name)
+        );
+        CREATE INDEX IF NOT EXISTS snapshot_sections_hash
+            ON snapshot_sections (hash);
+        """
+    )
+
+
+MIGRATIONS: dict[int, Callable[[sqlite3.Connection], None]] = {
+    1: _migrate_1_to_2,
+    2: _migrate_2_to_3,
+}
 
 SCHEMA_V1 = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -131,6 +158,7 @@ class Store:
             version = int(row[0])
         if version == 0:
             _migrate_1_to_2(db)
+            _migrate_2_to_3(db)
             version = STORE_VERSION
         if version > STORE_VERSION:
             raise StoreError(
@@ -161,7 +189,10 @@ class Store:
     def save(self, snapshot: Snapshot) -> int:
         """Store a snapshot and apply retention; returns its row id."""
         document = snapshot.to_document()
-        body = zlib.compress(json.dumps(document, separators=(",", ":")).encode(), 6)
+        sections = {name: _encode(document.pop(name)) for name in snapshot.sections}
+        refs = {name: hashlib.sha256(blob).hexdigest() for name, blob in sections.items()}
+        document[SECTION_REFS] = refs
+        body = _encode(document)
         try:
             with self.db:
                 cursor = self.db.execute(
@@ -174,6 +205,15 @@ class Store:
                         len(snapshot.errors),
                     ),
                 )
+                for name, blob in sections.items():
+                    self.db.execute(
+                        "INSERT OR IGNORE INTO sections (hash, body) VALUES (?, ?)",
+                        (refs[name], blob),
+                    )
+                    self.db.execute(
+                        "INSERT INTO snapshot_sections VALUES (?, ?, ?)",
+                        (cursor.lastrowid, name, refs[name]),
+                    )
                 self._apply_retention()
         except sqlite3.OperationalError as error:
             raise StoreError(
@@ -191,20 +231,28 @@ class Store:
             "DELETE FROM snapshots WHERE generated_at < ? AND id != ?",
             (cutoff.strftime("%Y-%m-%dT%H:%M:%SZ"), newest),
         )
+        self.db.execute(
+            "DELETE FROM snapshot_sections WHERE snapshot_id NOT IN "
+            "(SELECT id FROM snapshots)"
+        )
+        self.db.execute(
+            "DELETE FROM sections WHERE hash NOT IN "
+            "(SELECT hash FROM snapshot_sections)"
+        )
 
-    def latest(self, *, demo: bool | None = None) -> Snapshot | None:
+    def latest(self) -> Snapshot | None:
         """Return the newest snapshot, or None when the store is empty."""
         row = self.db.execute(
             "SELECT body FROM snapshots ORDER BY id DESC LIMIT 1"
         ).fetchone()
-        return _decode(row[0]) if row else None
+        return self._decode(row[0]) if row else None
 
     def load(self, snapshot_id: int) -> Snapshot | None:
         """Return one snapshot by row id."""
         row = self.db.execute(
             "SELECT body FROM snapshots WHERE id = ?", (snapshot_id,)
         ).fetchone()
-        return _decode(row[0]) if row else None
+        return self._decode(row[0]) if row else None
 
     def history(self, limit: int = 50) -> list[SnapshotInfo]:
         """List the newest snapshots, newest first."""
@@ -220,8 +268,19 @@ class Store:
         self.db.close()
 
 
-def _decode(body: bytes) -> Snapshot:
-    return Snapshot.from_document(json.loads(zlib.decompress(body)))
+    def _decode(self, body: bytes) -> Snapshot:
+        document = json.loads(zlib.decompress(body))
+        for name, digest in document.pop(SECTION_REFS, {}).items():
+            row = self.db.execute(
+                "SELECT body FROM sections WHERE hash = ?", (digest,)
+            ).fetchone()
+            if row is not None:
+                document[name] = json.loads(zlib.decompress(row[0]))
+        return Snapshot.from_document(document)
+
+
+def _encode(value: object) -> bytes:
+    return zlib.compress(json.dumps(value, separators=(",", ":")).encode(), 6)
 
 
 def _is_access_problem(error: sqlite3.DatabaseError) -> bool:

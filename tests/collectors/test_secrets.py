@@ -18,7 +18,8 @@ from tui.runtime import Options, Runtime
 
 def stored_text(path: Path) -> str:
     db = sqlite3.connect(path)
-    bodies = [zlib.decompress(row[0]).decode() for row in db.execute("SELECT body FROM snapshots")]
+    rows = db.execute("SELECT body FROM snapshots UNION ALL SELECT body FROM sections")
+    bodies = [zlib.decompress(row[0]).decode() for row in rows]
     db.close()
     return "\n".join(bodies)
 

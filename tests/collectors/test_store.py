@@ -61,7 +61,10 @@ def test_version_one_store_is_migrated(tmp_path: Path) -> None:
     store = Store(path)
     history = store.history()
     version = store.db.execute("SELECT value FROM meta WHERE key='version'").fetchone()[0]
+    migrated = store.latest()
     store.close()
+    assert migrated is not None
+    assert migrated.sections == sample().sections
     assert int(version) == STORE_VERSION
     assert history[0].accounts == 1
     assert history[0].errors == 1
@@ -131,3 +134,29 @@ def test_full_disk_keeps_previous(tmp_path: Path) -> None:
     store.close()
     assert latest is not None
     assert latest.accounts[0].name == "kept"
+
+
+def test_reused_section_stored_once(tmp_path: Path) -> None:
+    store = Store(tmp_path / "s.sqlite3")
+    for _ in range(5):
+        store.save(sample())
+    blobs = store.db.execute("SELECT COUNT(*) FROM sections").fetchone()[0]
+    loaded = store.latest()
+    store.close()
+    assert blobs == 1
+    assert loaded is not None
+    assert loaded.sections == sample().sections
+
+
+def test_retention_drops_unused_sections(tmp_path: Path) -> None:
+    store = Store(tmp_path / "s.sqlite3", retention_days=1)
+    old = sample()
+    old.generated_at = datetime(2020, 1, 1, tzinfo=UTC)
+    old.sections = {"reach": {"by_account": {"1": {"arn": "old"}}}}
+    store.save(old)
+    store.save(sample())
+    blobs = store.db.execute("SELECT COUNT(*) FROM sections").fetchone()[0]
+    history = store.history()
+    store.close()
+    assert blobs == 1
+    assert len(history) == 1
