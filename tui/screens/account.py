@@ -63,7 +63,7 @@ class AccountScreen(DataScreen):
                     yield Static("", id="facts")
                     yield Static("Collectors", classes="section-title")
                     yield KeyedTable(id="collectors", cursor_type="row")
-                    yield Static("Errors", classes="section-title")
+                    yield Static("Errors", id="errors-title", classes="section-title")
                     yield KeyedTable(id="account-errors", cursor_type="row")
             yield from pane_tabs()
 
@@ -86,9 +86,12 @@ class AccountScreen(DataScreen):
         self.query_one("#collectors", KeyedTable).set_rows(
             COLLECTOR_COLUMNS, self._collector_rows(snapshot, account)
         )
-        self.query_one("#account-errors", KeyedTable).set_rows(
-            ERROR_COLUMNS, error_rows(snapshot, account)
-        )
+        errors = error_rows(snapshot, account)
+        table = self.query_one("#account-errors", KeyedTable)
+        table.set_rows(ERROR_COLUMNS, errors)
+        table.display = bool(errors)
+        title = f"Errors: {len(errors)}" if errors else "Errors: none"
+        self.query_one("#errors-title", Static).update(title)
         show_panes(self, snapshot, [account])
 
     def _facts(self, snapshot: Snapshot, account: Account, production: bool) -> Table:
@@ -188,7 +191,7 @@ class AccountScreen(DataScreen):
 COLLECTOR_COLUMNS = [
     Column("collector", "collector", 16),
     Column("status", "status", 16, flex=1, max_width=60),
-    Column("fetched", "collected at", 19),
+    Column("fetched", "collected (UTC)", 19),
 ]
 ERROR_COLUMNS = [
     Column("collector", "collector", 10),

@@ -104,14 +104,16 @@ class KeysScreen(ModalScreen[None]):
         table = Table(box=None, show_header=False, padding=(0, 2, 0, 0), expand=True)
         table.add_column(style="bold cyan", no_wrap=True)
         table.add_column(ratio=1)
+        table.add_row("arrows, pgup, pgdn", "move the cursor")
+        table.add_row("enter", "open the selected team, account or error")
+        table.add_row("tab", "next widget; on tabs, left and right switch tabs")
         seen = set()
         for key, active in self.below.active_bindings.items():
             binding = active.binding
-            if not binding.description or binding.description in seen:
+            if not binding.show or binding.description in seen:
                 continue
             seen.add(binding.description)
             table.add_row(binding.key_display or key, binding.description)
-        table.add_row("enter", "open the selected team, account or error")
         table.add_row("ctrl+p", "command palette: teams, accounts, views")
         return table
 

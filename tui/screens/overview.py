@@ -12,6 +12,7 @@ from collections.abc import Iterable
 
 from rich.text import Text
 from textual import on
+from textual.events import Resize
 from textual.widget import Widget
 from textual.widgets import DataTable
 
@@ -33,6 +34,8 @@ TEAM_COLUMN = "team"
 MIN_CELL_WIDTH = 9
 MAX_CELL_WIDTH = 40
 MAX_TEAM_WIDTH = 18
+TWO_LINE_MIN_HEIGHT = 30
+"""Screens shorter than this keep one line per team and cut long cells."""
 
 
 class OverviewScreen(DataScreen):
@@ -74,8 +77,26 @@ class OverviewScreen(DataScreen):
 
     def _fill(self) -> None:
         table = self.query_one("#matrix", KeyedTable)
-        table.set_rows(self._columns(), self._rows())
+        columns = self._columns()
+        widths = [w for w in table.column_widths(columns)[1:] if w]
+        width = min(widths, default=MIN_CELL_WIDTH)
+        table.set_rows(columns, self._rows(self._row_height(width), width))
         self._describe_cursor()
+
+    def on_resize(self, event: Resize) -> None:
+        """Choose one or two lines per team again for the new size."""
+        if self.matrix.rows:
+            self._fill()
+
+    def _row_height(self, width: int) -> int:
+        """Return 2 when cells do not fit one line and the screen has the room."""
+        longest = max(
+            (len(render_cell(summary).plain) for summary in self.matrix.cells.values()),
+            default=0,
+        )
+        if longest <= width or self.size.height < TWO_LINE_MIN_HEIGHT:
+            return 1
+        return 2
 
     def apply_filter(self, text: str) -> None:
         """Keep the teams whose name or accounts contain ``text``."""
@@ -110,15 +131,16 @@ class OverviewScreen(DataScreen):
             columns.append(Column(env, label, MIN_CELL_WIDTH, 1, MAX_CELL_WIDTH))
         return columns
 
-    def _rows(self) -> list[Row]:
+    def _rows(self, height: int, width: int) -> list[Row]:
         rows = []
         for team in self.matrix.rows:
             cells = [cell(team, "italic" if team in ("org", "unassigned") else "bold")]
             for env in self.matrix.columns:
-                cells.append(render_cell(self.matrix.cell(team, env)))
+                summary = self.matrix.cell(team, env)
+                cells.append(render_cell(summary, width, height))
             names = " ".join(a.name for a in self.matrix.teams.get(team, []))
             ids = " ".join(a.id for a in self.matrix.teams.get(team, []))
-            rows.append(Row(team, tuple(cells), f"{team} {names} {ids}"))
+            rows.append(Row(team, tuple(cells), f"{team} {names} {ids}", height))
         return rows
 
     def _describe_cursor(self) -> None:
@@ -147,27 +169,43 @@ class OverviewScreen(DataScreen):
         self.app.push_screen(TeamScreen(team, env=env))
 
 
-def render_cell(summary: Summary | None) -> Text:
-    """Render one cell: status mark, account count, errors, then fragments."""
+def render_cell(summary: Summary | None, width: int = 0, lines: int = 1) -> Text:
+    """Render one cell: status mark, account count, errors, then fragments.
+
+    With two lines, fragments that do not fit on the first line of
+    ``width`` characters move whole to the second, never split inside.
+    """
     if summary is None:
         return cell("·", "dim")
     if summary.active == 0:
         return cell(f"○ {summary.count} susp", "dim")
     style = SEVERITY_STYLE[summary.severity]
-    text = cell("")
-    text.append("● ", style=style)
-    body = str(summary.count)
+    words = [str(summary.count)]
     problems = []
     if summary.errors:
         problems.append(f"{summary.errors} err")
     if summary.suspended:
         problems.append(f"{summary.suspended} susp")
     if problems:
-        body += f" ({', '.join(problems)})"
-    for fragment in summary.fragments:
-        body += f" {fragment.text}"
+        words[0] += f" ({', '.join(problems)})"
+    words.extend(fragment.text for fragment in summary.fragments)
+    body = " ".join(words)
+    if lines > 1:
+        body = _two_lines(words, width - 2)
+    text = cell("")
+    text.append("● ", style=style)
     text.append(body, style="" if summary.severity is Severity.OK else style)
     return text
+
+
+def _two_lines(words: list[str], width: int) -> str:
+    first = words[0]
+    index = 1
+    while index < len(words) and len(first) + 1 + len(words[index]) <= width:
+        first += " " + words[index]
+        index += 1
+    rest = " ".join(words[index:])
+    return f"{first}\n{rest}" if rest else first
 
 
 def describe_cell(team: str, column: str, summary: Summary | None) -> Text:

@@ -65,6 +65,9 @@ class StatusHeader(Horizontal):
     StatusHeader #note {
         color: $error;
     }
+    StatusHeader #count {
+        padding: 0 1;
+    }
     StatusHeader #progress {
         width: 14;
         display: none;

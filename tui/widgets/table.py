@@ -35,11 +35,12 @@ class Column:
 
 @dataclass(frozen=True, slots=True)
 class Row:
-    """A row's key, its cells in column order and the text ``/`` searches."""
+    """A row's key, its cells in column order, the text ``/`` searches, its height."""
 
     key: str
     cells: tuple[Text, ...]
     search: str = ""
+    height: int = 1
 
 
 CELL_PADDING = 2
@@ -93,6 +94,7 @@ class KeyedTable(DataTable[Text]):
         self._widths: list[int | None] = []
         self._rows: list[Row] = []
         self._visible: list[str] = []
+        self._shape: list[tuple[str, int]] = []
         self.filter_text = ""
 
     @property
@@ -118,10 +120,10 @@ class KeyedTable(DataTable[Text]):
         """Show ``rows`` under ``columns``, in place when only cells changed."""
         self._rows = list(rows)
         visible_rows = [row for row in self._rows if self._matches(row)]
-        keys = [row.key for row in visible_rows]
+        keys = [(row.key, row.height) for row in visible_rows]
         widths = resolve_widths(columns, self._available_width())
         changed = tuple(columns) != self._columns or widths != self._widths
-        if changed or keys != self._visible:
+        if changed or keys != self._shape:
             self._rebuild(tuple(columns), visible_rows)
             return
         for row in visible_rows:
@@ -161,6 +163,10 @@ class KeyedTable(DataTable[Text]):
         if resolve_widths(self._columns, self._available_width()) != self._widths:
             self._rebuild(self._columns, [r for r in self._rows if self._matches(r)])
 
+    def column_widths(self, columns: Sequence[Column]) -> list[int | None]:
+        """Return the widths ``columns`` would get at the table's current size."""
+        return resolve_widths(columns, self._available_width())
+
     def _available_width(self) -> int:
         width = self.size.width or FALLBACK_WIDTH
         return width - SCROLLBAR_WIDTH
@@ -182,8 +188,9 @@ class KeyedTable(DataTable[Text]):
         else:
             self.clear()
         for row in visible_rows:
-            self.add_row(*row.cells, key=row.key)
+            self.add_row(*row.cells, key=row.key, height=row.height)
         self._visible = [row.key for row in visible_rows]
+        self._shape = [(row.key, row.height) for row in visible_rows]
         if not visible_rows:
             return
         target = cursor.row
