@@ -16,6 +16,7 @@ from collectors.model import Severity
 from collectors.snapshot import Snapshot
 from tests.collectors.test_datadog import (
     PINNED,
+    QUERIED,
     FakeClock,
     add_fault,
     collect,
@@ -138,7 +139,11 @@ async def test_metrics_tab_shows_series_and_monitors(snapshots: Snapshots) -> No
         table = screen.query_one("#datadog-monitors", KeyedTable)
         names = [table.get_row_at(i)[1].plain for i in range(table.row_count)]
         summary = summary_of(screen)
+        hidden = {row.id for row in rows if row.query_one(Sparkline).has_class("empty")}
+    reported = snapshot.sections["datadog"]["by_account"][account.id]["metrics"]
     assert len(rows) == 6
+    assert hidden
+    assert hidden == {f"metric-{key}" for key in QUERIED if key not in reported}
     assert len(cpu_data) > 10
     assert cpu_value.endswith("%")
     assert float(cpu_value.rstrip("%")) > 80

@@ -130,7 +130,7 @@ def monitor_rows(section: dict[str, Any], accounts: Sequence[Account]) -> list[R
 
 
 def rate_limit_text(section: dict[str, Any]) -> Text | None:
-    """Say how the refresh met Datadog's rate limits, or None when it did not."""
+    """Describe how the refresh met Datadog's rate limits, or None when it did not."""
     report = section.get("rate_limit") or {}
     waits = report.get("waits") or []
     limited = report.get("limited") or []
@@ -172,6 +172,9 @@ class MetricRow(Horizontal):
         height: 1;
         margin: 0 1;
     }
+    MetricRow Sparkline.empty {
+        visibility: hidden;
+    }
     MetricRow .metric-value {
         width: 18;
         text-align: right;
@@ -192,7 +195,10 @@ class MetricRow(Horizontal):
     def show(self, values: list[float | None] | None, unit: str, stale: bool) -> None:
         """Paint the series; gaps are left out of the sparkline."""
         present = [value for value in values or [] if value is not None]
-        self.query_one(Sparkline).data = present
+        sparkline = self.query_one(Sparkline)
+        sparkline.data = present
+        # An empty sparkline draws a baseline that reads as a series of zeros.
+        sparkline.set_class(not present, "empty")
         text = value_text(latest(values or []), unit)
         style = "dim" if values is None or stale else "bold"
         value = Text(text, style=style)
@@ -257,7 +263,7 @@ class DatadogPane(CollectorPane):
         expected_ids = [f"metric-{metric['id']}" for metric in metrics]
         if [row.id for row in box.query(MetricRow)] != expected_ids:
             # The metric list changes only with the config, so rows are
-            # rebuilt rarely; a refresh with the same metrics updates in place.
+            # rebuilt rarely. A refresh with the same metrics updates them.
             box.remove_children()
             box.mount_all(
                 MetricRow(metric["id"], metric["label"]) for metric in metrics
