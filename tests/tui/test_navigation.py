@@ -2,15 +2,22 @@
 
 from __future__ import annotations
 
+import pytest
 from textual.widgets import Input, TabbedContent
 
+from collectors.snapshot import Snapshot
 from tests.tui.conftest import DENIED_ACCOUNT, running
+from tui import panes as panes_module
+from tui import views as views_module
 from tui.app import OrgtopApp
+from tui.panes import CollectorPane
 from tui.screens.account import AccountScreen
+from tui.screens.base import DataScreen
 from tui.screens.dialogs import KeysScreen, TooSmallScreen
 from tui.screens.errors import ErrorsScreen
 from tui.screens.overview import OverviewScreen
 from tui.screens.team import TeamScreen
+from tui.views import View
 from tui.widgets.table import KeyedTable
 
 
@@ -212,3 +219,43 @@ async def test_quit_key_exits(offline_app: OrgtopApp) -> None:
         await pilot.press("q")
         await pilot.pause()
     assert offline_app.return_code == 0
+
+
+class BrokenView(DataScreen):
+    def show(self, snapshot: Snapshot) -> None:
+        raise KeyError("missing-section")
+
+
+class BrokenPane(CollectorPane):
+    collector = "broken"
+    title = "Broken"
+
+    def show(self, snapshot: Snapshot, accounts) -> None:
+        raise ValueError("bad data")
+
+
+async def test_failing_view_notifies(
+    offline_app: OrgtopApp, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setitem(views_module._VIEWS, "broken", View("broken", BrokenView))
+    async with running(offline_app) as pilot:
+        await pilot.press("colon", *"broken", "enter")
+        await pilot.pause()
+        assert isinstance(offline_app.screen, BrokenView)
+        messages = [n.message for n in offline_app._notifications]
+        assert any("KeyError" in m for m in messages)
+        await pilot.press("escape")
+        assert isinstance(offline_app.screen, OverviewScreen)
+
+
+async def test_failing_pane_keeps_screen(
+    offline_app: OrgtopApp, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setitem(panes_module._PANES, "broken", BrokenPane)
+    async with running(offline_app) as pilot:
+        await pilot.press("enter")
+        await pilot.pause()
+        assert isinstance(offline_app.screen, TeamScreen)
+        assert len(table(offline_app, "#accounts").visible_keys) == 4
+        messages = [n.message for n in offline_app._notifications]
+        assert any("The Broken tab failed: ValueError: bad data" in m for m in messages)

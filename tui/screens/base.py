@@ -10,6 +10,7 @@ command through the app; ``escape`` clears the filter first, then goes back.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
@@ -21,11 +22,14 @@ from textual.widget import Widget
 from textual.widgets import Footer, Static
 
 from collectors.snapshot import Snapshot
+from tui import logs
 from tui.widgets.header import StatusHeader
 from tui.widgets.prompt import PromptBar
 
 if TYPE_CHECKING:
     from tui.app import OrgtopApp
+
+log = logging.getLogger(__name__)
 
 
 class DataScreen(Screen[None]):
@@ -80,7 +84,15 @@ class DataScreen(Screen[None]):
         if snapshot is None or snapshot is self.painted:
             return
         self.painted = snapshot
-        self.show(snapshot)
+        try:
+            self.show(snapshot)
+        except Exception as error:  # noqa: BLE001 - a bad view must not end the app
+            log.exception("%s failed to show the snapshot", type(self).__name__)
+            self.notify(
+                f"This screen failed to show the data: {type(error).__name__}: "
+                f"{error}. Details are in {logs.log_path()}.",
+                severity="error",
+            )
 
     def on_mount(self) -> None:
         """Paint the current snapshot as soon as the screen has its size."""

@@ -73,13 +73,18 @@ class PromptBar(Horizontal):
     def compose(self) -> ComposeResult:
         """Lay out the prompt character and the input."""
         yield Label(":", id="prompt-mark")
-        yield Input(id="prompt-input", select_on_focus=False)
+        field = Input(id="prompt-input", select_on_focus=False)
+        # Closed, the input must not take the focus from the screen's body
+        # (Textual's auto focus and tab would otherwise find it).
+        field.can_focus = False
+        yield field
 
     def open(self, mode: str, value: str = "") -> None:
         """Show the prompt in ``command`` or ``filter`` mode and focus it."""
         self.mode = mode
         self.query_one(Label).update(":" if mode == "command" else "/")
         field = self.query_one(Input)
+        field.can_focus = True
         field.suggester = self._suggester if mode == "command" else None
         with field.prevent(Input.Changed):
             field.value = value
@@ -92,6 +97,7 @@ class PromptBar(Horizontal):
     def close(self) -> None:
         """Hide the prompt."""
         self.remove_class("-open")
+        self.query_one(Input).can_focus = False
 
     @property
     def is_open(self) -> bool:
