@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING
 from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
+from textual.events import Resize
 from textual.screen import Screen
 from textual.widget import Widget
 from textual.widgets import Footer, Static
@@ -30,6 +31,9 @@ if TYPE_CHECKING:
     from tui.app import OrgtopApp
 
 log = logging.getLogger(__name__)
+
+COMPACT_FOOTER_WIDTH = 120
+"""Below this width the footer drops the spaces between its keys."""
 
 
 class DataScreen(Screen[None]):
@@ -101,6 +105,17 @@ class DataScreen(Screen[None]):
         # every row twice.
         self.call_after_refresh(self.paint)
         self.call_after_refresh(self.focus_body)
+
+    def on_resize(self, event: Resize) -> None:
+        """Tighten the footer on narrow terminals so more keys fit.
+
+        Below :data:`COMPACT_FOOTER_WIDTH` the ``ctrl+p`` hint goes too,
+        because Textual draws it over the keys that do not fit; ``?`` lists it.
+        """
+        footer = self.query_one(Footer)
+        narrow = event.size.width < COMPACT_FOOTER_WIDTH
+        footer.compact = narrow
+        footer.show_command_palette = not narrow
 
     def on_screen_resume(self) -> None:
         """Catch up with a refresh that finished while another screen was on top."""

@@ -94,7 +94,8 @@ class TeamScreen(DataScreen):
             Column("errors", "errors", 8, flex=1, max_width=30),
         ]
         for contributor in contributors():
-            columns.append(Column(f"cell-{contributor.name}", contributor.title, 10))
+            key = f"cell-{contributor.name}"
+            columns.append(Column(key, contributor.title, 7, flex=1, max_width=14))
         return columns
 
     def _rows(self, snapshot: Snapshot) -> list[Row]:
