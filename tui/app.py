@@ -104,6 +104,8 @@ class OrgtopApp(App[int]):
         self.generation = 0
         self.paused_reason = ""
         """Why auto-refresh waits for ``r`` (a cancelled MFA prompt), or empty."""
+        self.refresh_failed = False
+        """Whether the latest refresh failed as a whole (shown in the header)."""
         self.started = False
         """Whether a refresh has finished since the app started."""
         self._reported_errors: set[tuple[str, str]] = set()
@@ -132,7 +134,8 @@ class OrgtopApp(App[int]):
             mode = "offline"
         elif self.demo:
             mode = "demo"
-        state = HeaderState(mode=mode, note=self.paused_reason)
+        note = self.paused_reason or ("refresh failed" if self.refresh_failed else "")
+        state = HeaderState(mode=mode, note=note)
         if snapshot is not None:
             state = replace(
                 state,
@@ -220,6 +223,7 @@ class OrgtopApp(App[int]):
             log.info("dropping the result of abandoned refresh %d", message.generation)
             return
         self.started = True
+        self.refresh_failed = False
         self.apply_snapshot(message.snapshot)
         self._report_errors(message.snapshot)
 
@@ -252,20 +256,25 @@ class OrgtopApp(App[int]):
             WorkerState.ERROR,
             WorkerState.CANCELLED,
         )
-        if finished and worker is self.refresh_worker:
+        is_refresh = worker is self.refresh_worker
+        if finished and is_refresh:
             self.refresh_worker = None
             self.refreshing = False
             self.header_state = self._header_for(self.snapshot)
         if event.state is WorkerState.ERROR and worker.error is not None:
-            self.report_failure(worker.error, worker.name)
+            if is_refresh:
+                self.report_refresh_failure(worker.error)
+            else:
+                self.report_failure(worker.error, f"{worker.name or 'A task'} failed")
 
-    def report_failure(self, error: BaseException, where: str = "") -> None:
-        """Show a failure as a notification and log it with its traceback."""
-        log.error("%s failed: %s", where or "worker", error, exc_info=error)
+    def report_refresh_failure(self, error: BaseException) -> None:
+        """Explain a refresh that failed as a whole; the last snapshot stays."""
         if isinstance(error, ConfigError) and not self.started:
+            log.error("refresh failed: %s", error)
             self.exit(return_code=2, message=f"orgtop: error: {error}")
             return
         if isinstance(error, CredentialError) and self.paused_reason:
+            log.info("refresh stopped: %s", error)
             self.header_state = self._header_for(self.snapshot)
             self.notify(
                 "No MFA code given: showing the last snapshot. Press r to try again.",
@@ -274,11 +283,23 @@ class OrgtopApp(App[int]):
                 timeout=8,
             )
             return
+        self.refresh_failed = True
+        self.header_state = self._header_for(self.snapshot)
+        if self.snapshot is None and isinstance(self.screen, OverviewScreen):
+            self.screen.set_title(
+                "No data: the refresh failed. Fix the cause in the notification, "
+                "then press r."
+            )
+        self.report_failure(error, "Refresh failed")
+
+    def report_failure(self, error: BaseException, title: str) -> None:
+        """Show a failure as a notification and log it with its traceback."""
+        log.error("%s: %s", title, error, exc_info=error)
         if isinstance(error, FAILURE_MESSAGES):
             text = str(error)
         else:
             text = f"{type(error).__name__}: {error}. Details are in {logs.log_path()}."
-        self.notify(text, title="Refresh failed", severity="error", timeout=10)
+        self.notify(text, title=title, severity="error", timeout=10)
 
     # MFA ---------------------------------------------------------------
 

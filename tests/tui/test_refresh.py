@@ -134,6 +134,7 @@ async def test_failed_refresh_notifies(
         assert len(failures) == 1
         assert "listing the organization's accounts" in failures[0].message
         assert "Traceback" not in failures[0].message
+        assert app.header_state.note == "refresh failed"
         assert app.snapshot is stored_snapshot
         assert isinstance(app.screen, OverviewScreen)
 
