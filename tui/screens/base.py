@@ -20,7 +20,7 @@ from textual.binding import Binding
 from textual.events import Resize
 from textual.screen import Screen
 from textual.widget import Widget
-from textual.widgets import Footer, Static
+from textual.widgets import Footer, Input, Static
 
 from collectors.snapshot import Snapshot
 from tui import logs
@@ -41,8 +41,11 @@ class DataScreen(Screen[None]):
 
     BINDINGS = [
         Binding("escape", "back", "Back"),
-        Binding("slash", "start_filter", "Filter", key_display="/"),
-        Binding("colon", "start_command", "Command", key_display=":"),
+        # Priority bindings run while the app reads keys, before it hands
+        # the next ones to the focused widget, so ":cost" typed in one burst
+        # lands in the prompt instead of the table.
+        Binding("slash", "start_filter", "Filter", key_display="/", priority=True),
+        Binding("colon", "start_command", "Command", key_display=":", priority=True),
     ]
 
     def __init__(self, argument: str = "") -> None:
@@ -104,7 +107,7 @@ class DataScreen(Screen[None]):
         # known only after the first layout; painting earlier would build
         # every row twice.
         self.call_after_refresh(self.paint)
-        self.call_after_refresh(self.focus_body)
+        self.call_after_refresh(self._focus_first)
 
     def on_resize(self, event: Resize) -> None:
         """Tighten the footer on narrow terminals so more keys fit.
@@ -128,6 +131,12 @@ class DataScreen(Screen[None]):
             return
         if len(self.app.screen_stack) > 1:
             self.app.pop_screen()
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        """Let ``/`` and ``:`` type into an input instead of opening the prompt."""
+        if action in ("start_filter", "start_command"):
+            return not isinstance(self.focused, Input)
+        return True
 
     def action_start_filter(self) -> None:
         """Open the prompt in filter mode with the current filter."""
@@ -164,6 +173,12 @@ class DataScreen(Screen[None]):
         self.filter_text = text
         self.apply_filter(text)
         self.set_title(self._title)
+
+    def _focus_first(self) -> None:
+        # A ":" typed while the screen was opening has already moved the
+        # focus to the prompt; keep it there.
+        if not self.query_one(PromptBar).is_open:
+            self.focus_body()
 
     def focus_body(self) -> None:
         """Give the focus back to the screen's main widget after the prompt."""

@@ -90,9 +90,10 @@ class PromptBar(Horizontal):
             field.value = value
         field.cursor_position = len(value)
         self.add_class("-open")
-        # The input cannot take the focus until the new class has made it
-        # visible, which happens on the next refresh.
-        self.call_after_refresh(field.focus)
+        # Focus at once, not through Widget.focus (which waits for the
+        # message queue): keys typed fast after ":" are already queued and
+        # must reach the input, not the table.
+        self.screen.set_focus(field)
 
     def close(self) -> None:
         """Hide the prompt."""
