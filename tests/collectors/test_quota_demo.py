@@ -1,4 +1,4 @@
-"""The demo world's Service Quotas, CloudWatch and EC2 answers, through botocore."""
+"""Service Quotas, CloudWatch and EC2 responses of the demo world, via botocore."""
 
 from __future__ import annotations
 

@@ -73,7 +73,7 @@ def fragments(
 
 
 def test_overview_shows_highest_utilization(snapshot: Snapshot) -> None:
-    # search-prod holds 9 of its 10 Elastic IPs; its 112 % Lambda row is a
+    # search-prod uses 9 of its 10 Elastic IPs. Its 112 % Lambda row is a
     # data problem and must not colour the cell.
     assert fragments(snapshot, "search", "prod")["Quota"] == ("Q 90%", Severity.WARNING)
 
