@@ -252,7 +252,12 @@ def _pick_role(
     if not name and len(roles) > 1 and sys.stdin.isatty():
         name = _ask_role(roles, account)
     return choose_role(
-        roles, name, account, region=service.config.home_region, read_only=read_only
+        roles,
+        name,
+        account,
+        region=service.config.home_region,
+        read_only=read_only,
+        access_map=service.uses_access_map(account),
     )
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Sequence
 
+from collectors.access.queries import grants_for, roles_in, user_arn
 from collectors.config import Config
 from collectors.credentials import resolve_profile_chain
 from collectors.errors import CredentialError
@@ -21,10 +22,13 @@ from collectors.switch.federation import signin_url
 from collectors.switch.mfa_cache import KeyringSession, keyring_problem
 from collectors.switch.roles import OfferedRole, offered_roles
 from collectors.switch.session import RoleSwitch, Switcher
+from collectors.switch.settings import RoleSetting
 from tui.runtime import Runtime
 
 log = logging.getLogger(__name__)
 
+ACCESS_SECTION = "iam"
+"""Snapshot section of the IAM collector, which contains the access map."""
 INVENTORY_ONLY = ("-",)
 """A collector filter no collector's name matches: the refresh lists accounts only."""
 
@@ -110,8 +114,12 @@ class SwitchService:
 
     def roles(self, account: Account, *, read_only: bool = False) -> list[OfferedRole]:
         """Return the roles offered to the current identity in ``account``."""
-        granted = granted_roles(self.snapshot, account)
+        granted = granted_roles(self.snapshot, account, self.config.switch.roles)
         return offered_roles(self.config, account, granted, read_only=read_only)
+
+    def uses_access_map(self, account: Account) -> bool:
+        """Return whether the roles of ``account`` come from the access map."""
+        return granted_roles(self.snapshot, account) is not None
 
     async def switch(
         self, account: Account, role: OfferedRole, duration: int | None = None
@@ -134,13 +142,37 @@ class SwitchService:
 
 
 def granted_roles(
-    snapshot: Snapshot | None, account: Account
+    snapshot: Snapshot | None,
+    account: Account,
+    settings: Sequence[RoleSetting] = (),
 ) -> list[OfferedRole] | None:
-    """Return the roles the access map grants in ``account``; None without a map."""
-    # TODO: read the access collector's grants of the snapshot's source
-    # identity once that collector stores them. Until then the config's
-    # roles are offered (the scenario's roles in the demo).
-    return None
+    """Return the roles the access map grants the snapshot's identity in ``account``.
+
+    None means the access map cannot tell: no snapshot or ``iam`` section,
+    a source identity that is not an IAM user, or no role of the account
+    collected. A role's maximum session length comes from the config's
+    ``[[switch.role]]`` of the same name, since IAM's authorization details
+    do not include it.
+    """
+    if snapshot is None:
+        return None
+    section = snapshot.sections.get(ACCESS_SECTION)
+    principal = user_arn(snapshot.source)
+    if not section or not principal or not roles_in(section, account.id):
+        return None
+    maxima = {setting.name: setting.max_session_seconds for setting in settings}
+    return [
+        OfferedRole(
+            grant["role"],
+            grant["role_arn"],
+            grant["level"],
+            maxima.get(grant["role"]),
+            bool(grant["mfa_required"]),
+            origin="access map",
+        )
+        for grant in grants_for(section, principal)
+        if grant["account_id"] == account.id
+    ]
 
 
 def _mfa_serial_of(profile: str) -> str:

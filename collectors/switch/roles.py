@@ -183,26 +183,33 @@ def choose_role(
     *,
     region: str = "us-east-1",
     read_only: bool = False,
+    access_map: bool = False,
 ) -> OfferedRole:
     """Return the role named ``name`` among ``roles``, or the only one offered.
 
     With no role known at all (no access map, no configured roles) a named
     role is still tried, with an unknown access level, unless read-only mode
-    is on.
+    is on. ``access_map`` is set when the roles come from the access map, where
+    an empty list means the identity has no grant in the account.
 
     Raises:
         SwitchError: the role is not offered, or several are and none was named.
     """
+    mode = "read-only " if read_only else ""
     if name:
         for role in roles:
             if role.name.lower() == name.lower():
                 return role
-        if not roles and not read_only:
+        if not roles and not read_only and not access_map:
             return OfferedRole(
                 name, role_arn(account.id, name, region), origin="request"
             )
+    if not roles and access_map:
+        raise SwitchError(
+            f"the access map grants you no {mode}role in {describe_account(account)}; "
+            "run `orgtop collect` if your grants changed"
+        )
     if not roles:
-        mode = "read-only " if read_only else ""
         raise SwitchError(
             f"no {mode}role is known for {describe_account(account)}; add "
             "[[switch.role]] entries to the config or collect the access map"
@@ -211,7 +218,6 @@ def choose_role(
         return roles[0]
     listed = [f"{role.name} ({role.level_words})" for role in roles]
     if name:
-        mode = "read-only " if read_only else ""
         raise SwitchError(
             f"role {name!r} is not among the {mode}roles offered in "
             f"{account.name}; choose one of:",

@@ -1,13 +1,19 @@
-"""``orgtop switch``, ``exec`` and ``profiles`` as a user runs them."""
+"""``orgtop switch`` and ``exec`` as a user with an AWS profile and MFA runs them.
+
+One demo world serves the whole module on 127.0.0.1, reached the way a real
+setup reaches AWS: an AWS profile with keys and an MFA device, orgtop's
+config naming it, and ``AWS_ENDPOINT_URL`` pointing botocore at the world.
+The server's request counts only grow, so tests compare differences.
+"""
 
 from __future__ import annotations
 
 import io
 import os
-import subprocess
 import sys
 import urllib.request
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import keyring
@@ -21,7 +27,6 @@ from tests.conftest import SMALL
 from tests.tui.switch_support import save_inventory
 from tui.cli import main
 
-SMALL_ARGS = ["--demo-scenario", str(SMALL)]
 SCENARIO = load_scenario(SMALL)
 PAYMENTS_PROD = SCENARIO.account("payments-prod").id  # type: ignore[union-attr]
 
@@ -52,56 +57,95 @@ class MemoryKeyring(KeyringBackend):
         self.entries.pop((service, username), None)
 
 
-@pytest.fixture
-def log_file() -> Path:
-    return Path(os.environ["ORGTOP_LOG_FILE"])
+@dataclass
+class Setup:
+    """The shared world and the files that reach it."""
+
+    world: DemoWorld
+    environment: dict[str, str]
+    arguments: list[str]
+
+    def count(self, operation: str) -> int:
+        return self.world.counts().get(operation, 0)
+
+
+def write_setup(world: DemoWorld, folder: Path) -> tuple[dict[str, str], Path]:
+    """Write the AWS profile, its keys and orgtop's config; return env and config."""
+    keys = world.user_credentials
+    assert keys is not None
+    aws_config = folder / "aws-config"
+    aws_config.write_text(
+        f"[profile jdoe]\nregion = us-east-1\nmfa_serial = {world.mfa_serial}\n"
+    )
+
+    credentials = folder / "aws-credentials"
+    credentials.write_text(
+        f"[jdoe]\naws_access_key_id = {keys.access_key_id}\n"
+        f"aws_secret_access_key = {keys.secret_access_key}\n"
+    )
+
+    scenario = world.scenario
+    config = folder / "orgtop.toml"
+    config.write_text(
+        f'[aws]\nsource_profile = "jdoe"\n'
+        f'management_account = "{scenario.management.id}"\n'
+        f'identity_account = "{scenario.identity.id}"\n'
+        f'[switch]\nfederation_endpoint = "{world.extra["federation"].endpoint}"\n'
+        '[[switch.role]]\nname = "ReadOnly"\nlevel = "read-only"\n'
+        "max_session_seconds = 43200\n"
+        '[[switch.role]]\nname = "Developer"\nlevel = "power-user"\n'
+        '[[switch.role]]\nname = "Admin"\nlevel = "admin"\n'
+    )
+
+    environment = {
+        "AWS_CONFIG_FILE": str(aws_config),
+        "AWS_SHARED_CREDENTIALS_FILE": str(credentials),
+        "AWS_ENDPOINT_URL": world.endpoint,
+        "AWS_EC2_METADATA_DISABLED": "true",
+    }
+    return environment, config
 
 
 @pytest.fixture(scope="module")
-def stored_accounts(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return save_inventory(SMALL, tmp_path_factory.mktemp("stored"))
+def setup(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Setup]:
+    folder = tmp_path_factory.mktemp("profile-setup")
+    with DemoWorld(load_scenario(SMALL)) as world:
+        environment, config = write_setup(world, folder)
+        with pytest.MonkeyPatch.context() as patch:
+            for name in list(os.environ):
+                if name.startswith(("AWS_", "DD_", "ORGTOP_")):
+                    patch.delenv(name)
+            for name, value in environment.items():
+                patch.setenv(name, value)
+            store = save_inventory(folder, config=config)
+        yield Setup(
+            world, environment, ["--config", str(config), "--store", str(store)]
+        )
+
+
+@pytest.fixture(autouse=True)
+def profile_environment(setup: Setup, monkeypatch: pytest.MonkeyPatch) -> None:
+    for name, value in setup.environment.items():
+        monkeypatch.setenv(name, value)
 
 
 Orgtop = Callable[..., int]
 
 
 @pytest.fixture
-def orgtop(stored_accounts: Path) -> Orgtop:
-    """Run ``orgtop COMMAND`` on the small demo organization (stored accounts)."""
+def orgtop(setup: Setup) -> Orgtop:
+    """Run ``orgtop COMMAND ...`` against the shared world, with an MFA code."""
 
-    def run(command: str, *argv: str) -> int:
-        return main([command, *SMALL_ARGS, "--store", str(stored_accounts), *argv])
+    def run(command: str, *argv: str, code: str | None = "123456") -> int:
+        mfa = ["--mfa-code", code] if code else []
+        return main([command, *setup.arguments, *mfa, *argv])
 
     return run
 
 
-def test_exec_default_demo_prints_account_id() -> None:
-    probe = "import boto3; print(boto3.client('sts').get_caller_identity()['Account'])"
-    default = load_scenario()
-
-    result = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "tui.cli",
-            "exec",
-            "--demo",
-            "payments-prod",
-            "--role",
-            "ReadOnly",
-            "--",
-            sys.executable,
-            "-c",
-            probe,
-        ],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        env=dict(os.environ),
-    )
-
-    assert result.returncode == 0, result.stderr
-    assert result.stdout.strip() == default.account("payments-prod").id  # type: ignore[union-attr]
+@pytest.fixture
+def log_file() -> Path:
+    return Path(os.environ["ORGTOP_LOG_FILE"])
 
 
 def test_exec_passes_exit_status(orgtop: Orgtop) -> None:
@@ -112,22 +156,31 @@ def test_exec_passes_exit_status(orgtop: Orgtop) -> None:
 
 
 def test_exec_signal_status(orgtop: Orgtop) -> None:
+    kill = ["sh", "-c", "kill -TERM $$"]
+
+    assert orgtop("exec", "search-dev", "--role", "ReadOnly", "--", *kill) == 128 + 15
+
+
+def test_exec_runs_as_role(orgtop: Orgtop, capfd: pytest.CaptureFixture[str]) -> None:
+    probe = "import boto3; print(boto3.client('sts').get_caller_identity()['Arn'])"
+
     status = orgtop(
-        "exec", "search-dev", "--role", "ReadOnly", "--", "sh", "-c", "kill -TERM $$"
+        "exec", "payments-prod", "--role", "ReadOnly", "--", sys.executable, "-c", probe
     )
 
-    assert status == 128 + 15
+    assert status == 0
+    assert (
+        f"arn:aws:sts::{PAYMENTS_PROD}:assumed-role/ReadOnly/" in capfd.readouterr().out
+    )
 
 
 def test_exec_unknown_command(
     orgtop: Orgtop, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    status = orgtop(
-        "exec", "search-dev", "--role", "ReadOnly", "--", "no-such-command-xyz"
-    )
+    status = orgtop("exec", "search-dev", "--role", "ReadOnly", "--", "no-such-cmd-xyz")
 
     assert status == 127
-    assert "command not found: no-such-command-xyz" in capsys.readouterr().err
+    assert "command not found: no-such-cmd-xyz" in capsys.readouterr().err
 
 
 def test_exec_needs_command(orgtop: Orgtop, capsys: pytest.CaptureFixture[str]) -> None:
@@ -178,12 +231,26 @@ def test_export_lines_printed(
     assert lines[1].startswith("unset AWS_PROFILE ")
     assert any(line.startswith("export AWS_SESSION_TOKEN=") for line in lines)
     assert "export ORGTOP_ROLE=ReadOnly" in lines
-    assert "demo world stops when this command ends" in captured.err
+    assert not any(line.startswith("export AWS_ENDPOINT_URL=") for line in lines)
+
+
+def test_each_run_asks_one_code(
+    setup: Setup, orgtop: Orgtop, capsys: pytest.CaptureFixture[str]
+) -> None:
+    before = setup.count("sts.GetSessionToken")
+
+    for account in ("payments-dev", "search-dev"):
+        assert orgtop("switch", account, "--role", "Developer", "--export") == 0
+
+    assert setup.count("sts.GetSessionToken") - before == 2
+    assert capsys.readouterr().out.count("export ORGTOP_ROLE=Developer") == 2
 
 
 def test_prod_admin_refused_without_terminal(
-    orgtop: Orgtop, capsys: pytest.CaptureFixture[str]
+    setup: Setup, orgtop: Orgtop, capsys: pytest.CaptureFixture[str]
 ) -> None:
+    before = setup.count("sts.AssumeRole")
+
     status = orgtop("switch", "payments-prod", "--role", "Admin", "--export")
     captured = capsys.readouterr()
 
@@ -192,9 +259,11 @@ def test_prod_admin_refused_without_terminal(
     assert "(environment prod)" in captured.err
     assert "pass --yes" in captured.err
     assert captured.out == ""
+    # The one AssumeRole is the collector role's, to list the accounts.
+    assert setup.count("sts.AssumeRole") - before == 1
 
 
-def test_prod_admin_declined_at_prompt(
+def test_prod_writer_declined_at_prompt(
     orgtop: Orgtop, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(sys, "stdin", TerminalInput("n\n"))
@@ -273,24 +342,10 @@ def test_role_picker_on_terminal(
 
 
 def test_chained_duration_clamped_with_notice(
-    orgtop: Orgtop, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    orgtop: Orgtop, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    config = tmp_path / "config.toml"
-    config.write_text(
-        '[[switch.role]]\nname = "ReadOnly"\nlevel = "read-only"\n'
-        "max_session_seconds = 43200\n"
-    )
-
     status = orgtop(
-        "switch",
-        "search-dev",
-        "--role",
-        "ReadOnly",
-        "--export",
-        "--duration",
-        "4h",
-        "--config",
-        str(config),
+        "switch", "search-dev", "--role", "ReadOnly", "--export", "--duration", "4h"
     )
     err = capsys.readouterr().err
 
@@ -316,22 +371,17 @@ def test_shell_gets_role_environment(
     shell.write_text(f"#!/bin/sh\nenv > {dump}\nexit 3\n")
     shell.chmod(0o755)
     monkeypatch.setenv("SHELL", str(shell))
-    Path(os.environ["AWS_CONFIG_FILE"]).write_text(
-        "[profile stale]\nregion = eu-west-1\n"
-    )
-    monkeypatch.setenv("AWS_PROFILE", "stale")
+    monkeypatch.setenv("AWS_PROFILE", "jdoe")
 
     status = orgtop("switch", "payments-prod", "--role", "ReadOnly")
-    variables = dict(
-        line.split("=", 1) for line in dump.read_text().splitlines() if "=" in line
-    )
+    lines = dump.read_text().splitlines()
+    variables = dict(line.split("=", 1) for line in lines if "=" in line)
 
     assert status == 3
     assert variables["ORGTOP_ACCOUNT"] == "payments-prod"
     assert variables["ORGTOP_ENV"] == "prod"
     assert variables["ORGTOP_ROLE"] == "ReadOnly"
     assert variables["AWS_REGION"] == variables["AWS_DEFAULT_REGION"] == "us-east-1"
-    assert variables["AWS_ENDPOINT_URL"].startswith("http://127.0.0.1:")
     assert variables["AWS_ACCESS_KEY_ID"].startswith("ASIA")
     assert variables["AWS_CREDENTIAL_EXPIRATION"].endswith("Z")
     assert "AWS_PROFILE" not in variables
@@ -377,10 +427,7 @@ def test_console_opens_accepted_url_unlogged(
 
 
 def test_console_without_browser_prints_url(
-    orgtop: Orgtop,
-    monkeypatch: pytest.MonkeyPatch,
-    capsys: pytest.CaptureFixture[str],
-    log_file: Path,
+    orgtop: Orgtop, capsys: pytest.CaptureFixture[str], log_file: Path
 ) -> None:
     status = orgtop(
         "switch", "payments-prod", "--role", "ReadOnly", "--console", "--print-url"
@@ -403,90 +450,54 @@ def memory_keyring() -> Iterator[MemoryKeyring]:
     keyring.set_keyring(previous)
 
 
-@pytest.fixture
-def real_setup(
-    world: DemoWorld, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> list[str]:
-    """A non-demo setup: an AWS profile with MFA, reached through AWS_ENDPOINT_URL."""
-    keys = world.user_credentials
-    assert keys is not None
-    Path(os.environ["AWS_CONFIG_FILE"]).write_text(
-        f"[profile jdoe]\nregion = us-east-1\nmfa_serial = {world.mfa_serial}\n"
-    )
-    Path(os.environ["AWS_SHARED_CREDENTIALS_FILE"]).write_text(
-        f"[jdoe]\naws_access_key_id = {keys.access_key_id}\n"
-        f"aws_secret_access_key = {keys.secret_access_key}\n"
-    )
-    monkeypatch.setenv("AWS_ENDPOINT_URL", world.endpoint)
-    config = tmp_path / "orgtop.toml"
-    scenario = world.scenario
-    config.write_text(
-        f'[aws]\nsource_profile = "jdoe"\n'
-        f'management_account = "{scenario.management.id}"\n'
-        f'identity_account = "{scenario.identity.id}"\n'
-        "[switch]\nmfa_keyring = true\n"
-        '[[switch.role]]\nname = "ReadOnly"\nlevel = "read-only"\n'
-    )
-    return ["--config", str(config), "--store", str(tmp_path / "store.sqlite3")]
-
-
 def test_keyring_reuses_mfa_session(
-    world: DemoWorld,
-    real_setup: list[str],
+    setup: Setup,
+    orgtop: Orgtop,
     memory_keyring: MemoryKeyring,
     capsys: pytest.CaptureFixture[str],
     log_file: Path,
 ) -> None:
-    command = ["switch", "payments-prod", "--role", "ReadOnly", "--export", *real_setup]
+    command = ["payments-prod", "--role", "ReadOnly", "--export", "--mfa-keyring"]
+    before = setup.count("sts.GetSessionToken")
 
-    first = main([*command, "--mfa-code", "123456"])
-    after_first = world.counts()["sts.GetSessionToken"]
-    second = main(command)
+    first = orgtop("switch", *command)
+    after_first = setup.count("sts.GetSessionToken")
+    second = orgtop("switch", *command, code=None)
     captured = capsys.readouterr()
     stored = next(iter(memory_keyring.entries.values()))
 
     assert first == 0
     assert second == 0
-    assert after_first == 1
-    assert world.counts()["sts.GetSessionToken"] == 1
+    assert after_first - before == 1
+    assert setup.count("sts.GetSessionToken") == after_first
     assert captured.out.count(f"export ORGTOP_ACCOUNT_ID={PAYMENTS_PROD}") == 2
     assert '"session_token"' in stored
     assert stored not in log_file.read_text()
 
 
 def test_unusable_keyring_asks_each_run(
-    world: DemoWorld, real_setup: list[str], capsys: pytest.CaptureFixture[str]
+    setup: Setup, orgtop: Orgtop, capsys: pytest.CaptureFixture[str]
 ) -> None:
     previous = keyring.get_keyring()
     keyring.set_keyring(keyring.backends.fail.Keyring())
-    command = [
-        "switch",
-        "payments-prod",
-        "--role",
-        "ReadOnly",
-        "--export",
-        "--mfa-code",
-        "123456",
-        *real_setup,
-    ]
+    command = ["payments-prod", "--role", "ReadOnly", "--export", "--mfa-keyring"]
+    before = setup.count("sts.GetSessionToken")
     try:
-        first = main(command)
-        second = main(command)
+        first = orgtop("switch", *command)
+        second = orgtop("switch", *command)
     finally:
         keyring.set_keyring(previous)
     err = capsys.readouterr().err
 
     assert first == second == 0
-    assert world.counts()["sts.GetSessionToken"] == 2
+    assert setup.count("sts.GetSessionToken") - before == 2
     assert err.count("no keyring backend is available") == 2
     assert "the code is asked on every run" in err
 
 
-def test_missing_code_without_keyring_fails(
-    world: DemoWorld, real_setup: list[str], capsys: pytest.CaptureFixture[str]
-) -> None:
-    status = main(
-        ["switch", "payments-prod", "--role", "ReadOnly", "--export", *real_setup]
+def test_missing_code_fails(orgtop: Orgtop, capsys: pytest.CaptureFixture[str]) -> None:
+    status = orgtop(
+        "switch", "payments-prod", "--role", "ReadOnly", "--export", code=None
     )
 
     assert status == 2

@@ -26,7 +26,7 @@ AFTER_BLOCK = "\n[profile mine-after]\nregion = ap-southeast-2\n"
 
 @pytest.fixture(scope="module")
 def stored_accounts(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return save_inventory(SMALL, tmp_path_factory.mktemp("stored"))
+    return save_inventory(tmp_path_factory.mktemp("stored"), scenario=SMALL)
 
 
 @pytest.fixture

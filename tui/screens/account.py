@@ -15,6 +15,7 @@ from collectors.model import Account, Severity
 from collectors.snapshot import Snapshot
 from tui.screens.base import DataScreen
 from tui.screens.panes import active_pane, pane_tabs, show_panes
+from tui.switch_keys import SWITCH_BINDINGS, RoleSwitchKeys
 from tui.text import SEVERITY_STYLE, cell, env_label, format_age, plural
 from tui.views import register_view
 from tui.widgets.table import Column, KeyedTable, Row
@@ -36,8 +37,10 @@ def find_account(snapshot: Snapshot, key: str) -> Account | None:
 @register_view(
     "account", description="open an account by id or name", argument="ID-or-name"
 )
-class AccountScreen(DataScreen):
+class AccountScreen(RoleSwitchKeys, DataScreen):
     """One account: facts, errors per collector and the collector panes."""
+
+    BINDINGS = SWITCH_BINDINGS
 
     def __init__(self, argument: str = "") -> None:
         """Open the account whose id or name is ``argument``."""
