@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import getpass
 import os
 import signal
 import sys
@@ -281,10 +282,15 @@ async def _confirm(question: str) -> bool:
 
 
 async def prompt_mfa(serial: str) -> str | None:
-    """Ask for an MFA code on the terminal; None when there is no terminal."""
+    """Ask for an MFA code on the terminal, not echoed; None without a terminal."""
     if not sys.stdin.isatty():
         return None
-    return await asyncio.to_thread(_read_line, f"MFA code for {serial}: ")
+    prompt = f"orgtop: MFA code for {serial}: "
+    try:
+        code = await asyncio.to_thread(getpass.getpass, prompt, sys.stderr)
+    except EOFError:
+        return None
+    return code.strip()
 
 
 async def _run_child(command: Sequence[str], switched: RoleSwitch) -> int:
