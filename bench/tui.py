@@ -63,6 +63,7 @@ class Figures:
 
     accounts: int = 0
     first_frame: float = 0.0
+    first_frame_cpu: float = 0.0
     overview_keys: list[tuple[float, float]] = field(default_factory=list)
     team_keys: list[tuple[float, float]] = field(default_factory=list)
     peak_memory_mb: float = 0.0
@@ -135,6 +136,12 @@ class PtyApp:
             if FRAME_END in self.output[start:]:
                 last = time.perf_counter()
         return first - sent, last - sent
+
+    def cpu_seconds(self) -> float:
+        """Return the CPU time (user and system) the process has used so far."""
+        fields = Path(f"/proc/{self.process.pid}/stat").read_text().rsplit(")", 1)[1]
+        user, system = fields.split()[11:13]
+        return (int(user) + int(system)) / os.sysconf("SC_CLK_TCK")
 
     def peak_memory_mb(self) -> float:
         """Return the process's peak resident set size in MB."""
@@ -218,6 +225,7 @@ def measure(
     try:
         app.until(marker)
         figures.first_frame = app.until(FRAME_END) - app.started
+        figures.first_frame_cpu = app.cpu_seconds()
         for index in range(samples):
             figures.overview_keys.append(
                 app.key_to_frame(DOWN if index % 2 == 0 else UP)
@@ -255,6 +263,7 @@ def report(figures: Figures, size: tuple[int, int]) -> bool:
             FIRST_FRAME_TARGET * 1000,
             "ms",
         ),
+        ("  CPU time until then", figures.first_frame_cpu * 1000, None, "ms"),
         *key_rows("overview", figures.overview_keys),
         *key_rows("team", figures.team_keys),
         ("peak memory (VmHWM)", figures.peak_memory_mb, MEMORY_TARGET_MB, "MB"),

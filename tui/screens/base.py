@@ -122,7 +122,10 @@ class DataScreen(Screen[None]):
 
     def on_screen_resume(self) -> None:
         """Catch up with a refresh that finished while another screen was on top."""
-        self.paint()
+        # The first paint waits for the layout (see on_mount); a resume that
+        # comes before it must not paint at the wrong size.
+        if self.painted is not None:
+            self.paint()
 
     def action_back(self) -> None:
         """Clear the filter, or else go back to the previous screen."""

@@ -45,6 +45,10 @@ class OverviewScreen(DataScreen):
         """Create the screen; the matrix is built on the first paint."""
         super().__init__(argument)
         self.matrix = Matrix()
+        self.longest_cell = 0
+        """Length of the longest cell on one line, which decides the row height."""
+        self.filled_shape = (0, 0)
+        """Cell width and row height the table was last filled with."""
 
     def compose_body(self) -> Iterable[Widget]:
         """Lay out the matrix and the detail line of the highlighted cell."""
@@ -72,15 +76,23 @@ class OverviewScreen(DataScreen):
     def show(self, snapshot: Snapshot) -> None:
         """Rebuild the matrix model and update the table's cells in place."""
         self.matrix = build_matrix(snapshot)
+        self.longest_cell = max(
+            (len(render_cell(summary).plain) for summary in self.matrix.cells.values()),
+            default=0,
+        )
         self.set_title(self._summary(snapshot))
-        self._fill()
+        self._fill(changed=True)
 
-    def _fill(self) -> None:
+    def _fill(self, changed: bool = False) -> None:
         table = self.query_one("#matrix", KeyedTable)
         columns = self._columns()
         widths = [w for w in table.column_widths(columns)[1:] if w]
         width = min(widths, default=MIN_CELL_WIDTH)
-        table.set_rows(columns, self._rows(self._row_height(width), width))
+        height = self._row_height(width)
+        if not changed and (width, height) == self.filled_shape:
+            return
+        self.filled_shape = (width, height)
+        table.set_rows(columns, self._rows(height, width))
         self._describe_cursor()
 
     def on_resize(self, event: Resize) -> None:
@@ -90,11 +102,7 @@ class OverviewScreen(DataScreen):
 
     def _row_height(self, width: int) -> int:
         """Return 2 when cells do not fit one line and the screen has the room."""
-        longest = max(
-            (len(render_cell(summary).plain) for summary in self.matrix.cells.values()),
-            default=0,
-        )
-        if longest <= width or self.size.height < TWO_LINE_MIN_HEIGHT:
+        if self.longest_cell <= width or self.size.height < TWO_LINE_MIN_HEIGHT:
             return 1
         return 2
 

@@ -80,6 +80,9 @@ class StatusHeader(Horizontal):
     }
     """
 
+    age_text = ""
+    """The data age shown, kept to skip updates that change nothing."""
+
     def compose(self) -> ComposeResult:
         """Lay out the header's labels and the progress bar."""
         yield Label("orgtop", id="brand")
@@ -113,9 +116,11 @@ class StatusHeader(Horizontal):
 
     def _tick(self) -> None:
         state: HeaderState = self.app.header_state  # type: ignore[attr-defined]
-        age = self.query_one("#age", Label)
-        if state.generated_at is None:
-            age.update("")
-            return
-        now: datetime = self.app.clock()  # type: ignore[attr-defined]
-        age.update(f"data {format_age(state.generated_at, now)}")
+        text = ""
+        if state.generated_at is not None:
+            now: datetime = self.app.clock()  # type: ignore[attr-defined]
+            text = f"data {format_age(state.generated_at, now)}"
+        # An update lays out the whole screen; the text changes once a minute.
+        if text != self.age_text:
+            self.age_text = text
+            self.query_one("#age", Label).update(text)
