@@ -108,6 +108,7 @@ class SourceIdentity:
         self.session_seconds = session_seconds
         self.clock = clock
         self.chained = False
+        self.temporary = False
         self.arn = ""
         self.mfa_requests = 0
         self._cached: Credentials | None = None
@@ -124,6 +125,7 @@ class SourceIdentity:
                 # Clients opened under the old session would keep signing with it.
                 await self.factory.forget("source")
             self._cached = await self._resolve()
+            self.temporary = self._cached.session_token is not None
             self._resolved_before = True
             return self._cached
 
@@ -292,8 +294,13 @@ class RoleSessions:
         self._locks: dict[str, asyncio.Lock] = {}
 
     def effective_duration(self) -> int:
-        """Return the requested duration, clamped to 1 hour for chained sessions."""
-        if self.source.chained:
+        """Return the requested duration, clamped to 1 hour for chained sessions.
+
+        AWS counts any AssumeRole made with temporary source credentials as
+        role chaining, an MFA session from GetSessionToken and SSO role
+        credentials included, and rejects a DurationSeconds above 3600.
+        """
+        if self.source.chained or self.source.temporary:
             return min(self.duration_seconds, CHAINED_MAX_SECONDS)
         return self.duration_seconds
 

@@ -147,3 +147,15 @@ async def test_chained_sessions_clamped_to_one_hour(world: DemoWorld) -> None:
     roles = RoleSessions(source, duration_seconds=4 * 3600)
     assert roles.effective_duration() == 3600
     await factory.close()
+
+
+async def test_mfa_session_clamps_role_duration(world: DemoWorld) -> None:
+    factory = ClientFactory(ClientSettings(endpoint_url=world.endpoint))
+    source = SourceIdentity(factory, keys=world.user_credentials, mfa_serial=world.mfa_serial, mfa_code="123456")
+    roles = RoleSessions(source, duration_seconds=4 * 3600)
+    before = roles.effective_duration()
+    await source.credentials()
+    after = roles.effective_duration()
+    await factory.close()
+    assert before == 4 * 3600
+    assert after == 3600
