@@ -102,11 +102,8 @@ class DataScreen(Screen[None]):
             )
 
     def on_mount(self) -> None:
-        """Paint the current snapshot as soon as the screen has its size."""
-        # Tables size their flexible columns from their own width, which is
-        # known only after the first layout; painting earlier would build
-        # every row twice.
-        self.call_after_refresh(self.paint)
+        """Paint the current snapshot as soon as the screen exists."""
+        self.paint()
         self.call_after_refresh(self._focus_first)
 
     def on_resize(self, event: Resize) -> None:
@@ -122,10 +119,7 @@ class DataScreen(Screen[None]):
 
     def on_screen_resume(self) -> None:
         """Catch up with a refresh that finished while another screen was on top."""
-        # The first paint waits for the layout (see on_mount); a resume that
-        # comes before it must not paint at the wrong size.
-        if self.painted is not None:
-            self.paint()
+        self.paint()
 
     def action_back(self) -> None:
         """Clear the filter, or else go back to the previous screen."""

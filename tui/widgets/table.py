@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from rich.text import Text
 from textual.coordinate import Coordinate
 from textual.widgets import DataTable
+from textual.widgets.data_table import ColumnKey
 
 
 @dataclass(frozen=True, slots=True)
@@ -121,11 +122,10 @@ class KeyedTable(DataTable[Text]):
         self._rows = list(rows)
         visible_rows = [row for row in self._rows if self._matches(row)]
         keys = [(row.key, row.height) for row in visible_rows]
-        widths = resolve_widths(columns, self._available_width())
-        changed = tuple(columns) != self._columns or widths != self._widths
-        if changed or keys != self._shape:
+        if tuple(columns) != self._columns or keys != self._shape:
             self._rebuild(tuple(columns), visible_rows)
             return
+        self._fit_widths()
         for row in visible_rows:
             current = self.get_row(row.key)
             for column, old, new in zip(
@@ -158,17 +158,31 @@ class KeyedTable(DataTable[Text]):
 
     def on_resize(self) -> None:
         """Share the new width among flexible columns."""
-        if not any(column.flex for column in self._columns):
+        self._fit_widths()
+
+    def _fit_widths(self) -> None:
+        """Give the columns the widths of the current size, keeping the rows."""
+        widths = resolve_widths(self._columns, self._available_width())
+        if widths == self._widths:
             return
-        if resolve_widths(self._columns, self._available_width()) != self._widths:
-            self._rebuild(self._columns, [r for r in self._rows if self._matches(r)])
+        self._widths = widths
+        for column, width in zip(self._columns, widths, strict=True):
+            self.columns[ColumnKey(column.key)].width = width or 0
+        # NOTE: DataTable has no public call to resize a column; these are the
+        # steps its own add_column takes (textual 8.2). Rebuilding instead
+        # would add every row again, a visible cost on 1,000 accounts.
+        self._clear_caches()
+        self._require_update_dimensions = True
+        self.refresh()
 
     def column_widths(self, columns: Sequence[Column]) -> list[int | None]:
         """Return the widths ``columns`` would get at the table's current size."""
         return resolve_widths(columns, self._available_width())
 
     def _available_width(self) -> int:
-        width = self.size.width or FALLBACK_WIDTH
+        # Before its first layout the table has no size; the app's width is
+        # the best guess, since tables here span the screen.
+        width = self.size.width or self.app.size.width or FALLBACK_WIDTH
         return width - SCROLLBAR_WIDTH
 
     def _matches(self, row: Row) -> bool:
