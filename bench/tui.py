@@ -13,8 +13,8 @@ does, and measures from outside the process:
 - the process's peak resident memory (``VmHWM`` in ``/proc``).
 
 A frame ends where Textual closes its synchronized-output block
-(``ESC [ ? 2026 l``); the benchmark answers Textual's query for that mode as
-a terminal that supports it would. Run from the repository root::
+(``ESC [ ? 2026 l``). The benchmark replies to Textual's query for that mode
+as a terminal that supports it would. Run from the repository root::
 
     python -m bench.tui            # reuses the cached store when present
     python -m bench.tui --rebuild  # collects the snapshot again
@@ -59,7 +59,7 @@ Row = tuple[str, float, float | None, str]
 
 @dataclass
 class Figures:
-    """What one run measured."""
+    """Figures of one run."""
 
     accounts: int = 0
     first_frame: float = 0.0

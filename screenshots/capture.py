@@ -1,8 +1,8 @@
 """Take the README's screenshots from the demo organization.
 
-Collects the default demo scenario once into a temporary store, opens the
-dashboard on that snapshot at a fixed size and clock, and writes an SVG and
-a PNG (through ``rsvg-convert``) of the overview, a team screen and an
+Collects the default demo scenario once into a temporary store and opens
+the dashboard on that snapshot at a fixed size and clock. It writes an SVG
+and a PNG (through ``rsvg-convert``) of the overview, a team screen and an
 account screen next to this file. Run from the repository root::
 
     python -m screenshots.capture
@@ -74,8 +74,8 @@ def to_png(svg: Path) -> Path:
     """Convert an SVG screenshot to PNG with rsvg-convert.
 
     Rich writes spaces as non-breaking spaces, which rsvg renders narrower
-    than a cell, so text after a run of them drifts left; the copy given to
-    rsvg uses plain spaces and preserves them.
+    than a cell, so text after a run of them drifts left. The copy given to
+    rsvg therefore uses plain spaces and preserves them.
     """
     text = svg.read_text().replace("&#160;", " ")
     text = re.sub(r"<svg ", '<svg xml:space="preserve" ', text, count=1)
