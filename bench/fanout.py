@@ -220,15 +220,35 @@ def describe(measurement: Measurement) -> list[str]:
         f"   ({measurement.cpu_seconds:.2f} s in all)",
         f"    peak memory            {measurement.peak_rss_mib:8.1f} MiB (ru_maxrss)",
     ]
+    if measurement.fan_out_started:
+        lines.append(
+            f"    tasks started after    {measurement.fan_out_started:8.2f} s"
+            "   (inventory and planning)"
+        )
     if measurement.rate_limit_waits:
-        lines.append(f"    rate-limited calls     {measurement.rate_limit_waits:8d}")
+        lines.append(
+            f"    rate-limited calls     {measurement.rate_limit_waits:8d}"
+            f"   ({slowest_limits(measurement)})"
+        )
     if measurement.error_responses:
         lines.append(f"    AWS error responses    {measurement.error_responses:8d}")
     if measurement.errors:
-        lines.append(f"    errors                 {measurement.errors:8d}")
+        kinds = ", ".join(f"{k} {v}" for k, v in measurement.errors_by_kind.items())
+        lines.append(f"    errors                 {measurement.errors:8d}   ({kinds})")
     for name, (client, server) in measurement.count_mismatches().items():
         lines.append(f"    MISMATCH {name}: client {client}, server {server}")
     return lines
+
+
+def slowest_limits(measurement: Measurement, count: int = 2) -> str:
+    """Name the rate-limited operations whose last delayed call went latest."""
+    latest = sorted(measurement.rate_limited_until.items(), key=lambda item: -item[1])[
+        :count
+    ]
+    return ", ".join(
+        f"{name} {measurement.rate_limited[name]} until {until:.1f} s"
+        for name, until in latest
+    )
 
 
 @dataclass
@@ -297,10 +317,14 @@ def speed_up_verdict(
         if busy < 0.8
         else f"the client was busy {busy:.0%} of the wall time: CPU is the limit"
     )
-    if unlimited is not None and first.rate_limit_waits:
+    if first.rate_limit_waits:
         verdict.reason += (
-            f"; {first.rate_limit_waits} calls waited for a per-operation rate limit, "
-            f"and with the limits off the same refresh takes "
+            f"; the per-operation rate limits delayed {first.rate_limit_waits} calls "
+            f"({slowest_limits(first)})"
+        )
+    if unlimited is not None:
+        verdict.reason += (
+            f"; with the limits off the same refresh took "
             f"{unlimited.wall_seconds:.1f} s "
             f"({loop.wall_seconds / unlimited.wall_seconds:.1f}x the loop)"
         )
@@ -312,7 +336,7 @@ def header(settings: Settings) -> list[str]:
     from collectors import registry
 
     names = ", ".join(collector.name for collector in registry.collectors())
-    return [
+    lines = [
         "orgtop fan-out benchmark",
         f"  machine:  {os.cpu_count()} CPUs, {platform.system()} {platform.release()}, "
         f"Python {platform.python_version()}",
@@ -321,6 +345,12 @@ def header(settings: Settings) -> list[str]:
         f"  client:   the command line's refresher, collectors: {names}",
         f"  command:  {' '.join(['python -m bench.fanout', *sys.argv[1:]])}",
     ]
+    if settings.profile_dir is not None:
+        lines.append(
+            "  profiling: cProfile runs during each first refresh and about doubles "
+            "its CPU time, so its figures are not comparable"
+        )
+    return lines
 
 
 def report(result: SizeResult) -> list[str]:

@@ -52,9 +52,16 @@ class Measurement:
     server_counts: dict[str, int]
     errors: int = 0
     """Error records of the refresh (failures, not expected states)."""
+    errors_by_kind: dict[str, int] = field(default_factory=dict)
     error_responses: int = 0
     """AWS error responses the sequential loop received and moved past."""
     rate_limit_waits: int = 0
+    rate_limited: dict[str, int] = field(default_factory=dict)
+    """Calls the per-operation rate limits delayed, by ``service.Operation``."""
+    rate_limited_until: dict[str, float] = field(default_factory=dict)
+    """Seconds into the refresh when each operation's last delayed call went."""
+    fan_out_started: float = 0.0
+    """Seconds into the refresh when the tasks started (inventory and planning done)."""
     calls: list[RecordedCall] = field(default_factory=list, repr=False)
 
     @property
@@ -178,6 +185,43 @@ async def bench_refresher(
         await runtime.close()
 
 
+class WaitTally:
+    """Records, per operation, the calls a refresher's rate limiter delayed.
+
+    ``last_release`` is when the last delayed call of each operation was let
+    through, in seconds after :meth:`start`: a lower bound the limits set on
+    the refresh's wall time.
+    """
+
+    def __init__(self, refresher: Refresher) -> None:
+        """Wrap ``refresher.limiter.wait``; nothing is recorded before start."""
+        self.delayed: Counter[str] = Counter()
+        self.last_release: dict[str, float] = {}
+        self._started = time.perf_counter()
+        self._wait = refresher.limiter.wait
+        refresher.limiter.wait = self.wait  # type: ignore[method-assign]
+
+    def start(self) -> None:
+        """Forget what was recorded and count time from now."""
+        self.delayed.clear()
+        self.last_release.clear()
+        self._started = time.perf_counter()
+
+    def close(self, refresher: Refresher) -> None:
+        """Give ``refresher`` its limiter's own ``wait`` back."""
+        refresher.limiter.wait = self._wait  # type: ignore[method-assign]
+
+    async def wait(self, key: str, rate: float) -> None:
+        """Wait as the limiter does, recording a delay of more than 1 ms."""
+        before = time.perf_counter()
+        await self._wait(key, rate)
+        after = time.perf_counter()
+        if after - before > 0.001:
+            operation = key.split("/", 1)[0]
+            self.delayed[operation] += 1
+            self.last_release[operation] = after - self._started
+
+
 async def measure_refresh(
     label: str,
     served: ServedWorld,
@@ -185,9 +229,20 @@ async def measure_refresh(
     previous: Snapshot | None = None,
 ) -> tuple[Measurement, Snapshot]:
     """Run one refresh and measure its wall time, client CPU and peak memory."""
-    waits_before = refresher.limiter.waits
+    tally = WaitTally(refresher)
+    started = time.perf_counter()
+    fan_out_started: list[float] = []
+
+    def progress(done: int, total: int) -> None:
+        if not fan_out_started:
+            fan_out_started.append(time.perf_counter() - started)
+
+    tally.start()
     cpu_before = time.process_time()
-    snapshot = await refresher.run(previous)
+    try:
+        snapshot = await refresher.run(previous, progress=progress)
+    finally:
+        tally.close(refresher)
     cpu = time.process_time() - cpu_before
     stats = snapshot.stats
     measurement = Measurement(
@@ -198,8 +253,12 @@ async def measure_refresh(
         peak_rss_mib(),
         dict(stats["requests"]),
         dict(stats.get("server_requests", {})),
-        len(snapshot.errors),
-        refresher.limiter.waits - waits_before,
+        errors=len(snapshot.errors),
+        errors_by_kind=dict(stats.get("errors_by_kind", {})),
+        rate_limit_waits=sum(tally.delayed.values()),
+        rate_limited=dict(tally.delayed),
+        rate_limited_until=dict(tally.last_release),
+        fan_out_started=fan_out_started[0] if fan_out_started else 0.0,
     )
     return measurement, snapshot
 
