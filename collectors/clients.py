@@ -166,7 +166,15 @@ def _operation_key(event_name: str) -> str:
 
 
 class ClientFactory:
-    """Creates and keeps AWS clients for the life of the process or refresh."""
+    """Creates and keeps AWS clients for the life of the process or refresh.
+
+    NOTE: clients are kept per role session, service and region, about three
+    per account and region once every collector has run, at roughly 0.15 MB
+    each; that is what puts peak memory of a 1,000-account refresh far above
+    300 MB. One client per service and region, signing each request with the
+    task's role credentials through botocore's ``request_credentials``
+    signing context, would keep a few dozen clients whatever the size.
+    """
 
     def __init__(self, settings: ClientSettings | None = None) -> None:
         """Create the shared session; clients are opened lazily."""
