@@ -1,12 +1,14 @@
 """Measure orgtop's fan-out, not the emulator's: ``python -m bench.fanout``.
 
 For each organization size the benchmark starts a generated demo world with
-a replay proxy in a process of its own (see :mod:`bench.replay`), then runs
-each measured scenario in a fresh client process: the command line's
-refresher with every registered collector, against the replay server, with
-a fixed latency added to every request. At the baseline size it also runs a
-plain sequential boto3 loop that makes the refresh's calls again against the
-same server. It prints each figure beside its target.
+a replay proxy in a process of its own (see :mod:`bench.replay`). Each
+measured scenario then runs in a fresh client process, using the command
+line's refresher with every registered collector against the replay server,
+which adds a fixed latency to every request. At the baseline size a plain
+sequential boto3 loop also makes the refresh's calls again against the same
+server. The report prints each figure beside its target.
+
+Run it from the repository root; docs/benchmarks.md records a run.
 
 Adding a scenario: write a module-level function ``name(served) ->
 Measurement`` that runs in the client process (see :func:`first_refresh`)

@@ -2,18 +2,19 @@
 
 moto spends about 13 ms of CPU per request, so at a few hundred requests a
 second moto, not orgtop, would set the pace. :class:`ReplayProxy` forwards
-the first request of each shape to the demo world, records the answer and
-serves every later request of that shape from the recording after a fixed
-added latency, counting every request it receives.
+the first request of each shape to the demo world and records the response.
+It serves every later request of that shape from the recording after a fixed
+added latency, and it counts every request it receives.
 
 A request's shape is its signer, service, operation, region, path, query and
-body, with the member account it concerns replaced by a placeholder, so one
-member's answers serve every member with that member's id put back. The
+body, with the member account it concerns replaced by a placeholder. So one
+member's responses serve every member, with that member's id put back. The
 management, identity and log-archive accounts are recorded on their own.
-``AssumeRole`` answers get a made-up access key per role session, so the
-proxy still knows which account signed a later request; when such a request
-has to go to moto, the proxy assumes the role in moto's STS backend and
-signs nothing again (moto reads the key but does not check signatures).
+Each ``AssumeRole`` response gets a made-up access key per role session, so
+the proxy still knows which account signed a later request. When such a
+request has to go to moto, the proxy assumes the role in moto's STS backend
+and swaps in moto's key without signing again, because moto reads the key
+but does not check signatures.
 """
 
 from __future__ import annotations
@@ -60,7 +61,7 @@ HOP_HEADERS = frozenset(
 
 @dataclass(frozen=True, slots=True)
 class Recording:
-    """One answer from the demo world, with the member id replaced."""
+    """One response from the demo world, with the member id replaced."""
 
     status: int
     headers: tuple[tuple[str, str], ...]
@@ -80,7 +81,7 @@ class RoleIdentity:
 
 @dataclass
 class Shape:
-    """What the proxy works out about one request before answering it."""
+    """The parsed request, its signer, its subject account and its recording key."""
 
     request: WireRequest
     name: str
@@ -104,8 +105,8 @@ class ReplayProxy:
     ) -> None:
         """Forward to ``upstream`` (the demo world) on a miss.
 
-        ``members`` are the accounts whose answers are shared through the
-        placeholder; ``known_keys`` maps access keys the proxy did not issue
+        ``members`` are the accounts whose responses are shared through the
+        placeholder. ``known_keys`` maps access keys the proxy did not issue
         (the demo user's) to their account.
         """
         self.upstream = upstream
@@ -315,7 +316,7 @@ def _assume_in_moto(role: RoleIdentity) -> str:
 
 @dataclass
 class ServedWorld:
-    """What a client needs to reach a replayed demo world in another process."""
+    """Endpoint, keys and config of a replayed demo world in another process."""
 
     endpoint: str
     config: Any
@@ -351,7 +352,7 @@ def bench_scenario(accounts: int) -> Any:
 
 
 def serve(accounts: int, latency: float, connection: Connection) -> None:
-    """Run a demo world and its replay proxy until ``connection`` says stop.
+    """Run a demo world and its replay proxy until ``connection`` sends stop.
 
     This is the entry point of the server process: it sends one
     :class:`ServedWorld` through ``connection``, then waits for any message
