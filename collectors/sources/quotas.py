@@ -16,7 +16,7 @@ from typing import Any
 
 from collectors.model import Account, Alert, Severity
 from collectors.quotas import counting, rows, usage, values
-from collectors.quotas.settings import QuotaSettings, parse_settings
+from collectors.quotas.settings import DEFAULT_SERVICES, QuotaSettings, parse_settings
 from collectors.registry import Collector, Scope, TaskContext, TaskResult, register
 from collectors.tomlcheck import Table
 
@@ -138,7 +138,40 @@ class QuotasCollector(Collector):
                     row["region"],
                 )
             )
+        found.extend(_coverage_alerts(section, accounts, settings))
         return found
+
+
+def _coverage_alerts(
+    section: dict[str, Any], accounts: Sequence[Account], settings: QuotaSettings
+) -> list[Alert]:
+    """Return unknown alerts when quotas that should be watched could not be read.
+
+    Without them a typo in ``services`` or a Service Quotas outage would look
+    like an organization with no quota near its limit.
+    """
+    catalogs = section.get("catalogs", {})
+    alerts = []
+    if catalogs:
+        missing_everywhere = set(settings.services)
+        for catalog in catalogs.values():
+            missing_everywhere &= set(catalog.get("missing", []))
+        explicit = settings.services != DEFAULT_SERVICES
+        for service in sorted(missing_everywhere if explicit else ()):
+            alerts.append(
+                Alert(
+                    Severity.UNKNOWN,
+                    "quota",
+                    f"quota service {service!r} was not found in any region; "
+                    "check [quotas] services",
+                )
+            )
+    active = any(account.active for account in accounts)
+    if active and not section.get("rows"):
+        alerts.append(
+            Alert(Severity.UNKNOWN, "quota", "no quota could be read in any account")
+        )
+    return alerts
 
 
 def _quotas_here(context: TaskContext, catalog: dict[str, Any]) -> list[dict[str, Any]]:

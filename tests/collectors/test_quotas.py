@@ -349,3 +349,17 @@ def test_config_rejects_short_horizon(tmp_path: Path) -> None:
     path = write_config(tmp_path, "[quotas]\nhorizon_days = 1\n")
     with pytest.raises(ConfigError, match="horizon_days"):
         load_config(path)
+
+
+def test_unknown_service_alerts_unknown(tmp_path, capsys) -> None:
+    from tests.conftest import SMALL
+    from tui.cli import main
+
+    config = tmp_path / "config.toml"
+    config.write_text('[quotas]\nservices = ["ec22"]\n')
+    status = main(["check", "--demo-scenario", str(SMALL), "--config", str(config),
+                   "--store", str(tmp_path / "s.db")])
+    out = capsys.readouterr().out
+    assert status == 3
+    assert "quota service 'ec22' was not found in any region" in out
+    assert "no quota could be read in any account" in out
