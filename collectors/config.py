@@ -78,7 +78,7 @@ class Config:
     production_envs: tuple[str, ...] = DEFAULT_PRODUCTION_ENVS
     mapping: MappingRules = field(default_factory=MappingRules)
     concurrency: int = 32
-    task_timeout: float = 60.0
+    task_timeout: float = 30.0
     retry_mode: str = "standard"
     max_attempts: int = 5
     rate_limits: dict[str, float] = field(default_factory=dict)
@@ -203,12 +203,18 @@ def _parse_mapping(mapping: Table, config: Config) -> None:
 
 
 def _parse_fanout(fanout: Table, config: Config) -> None:
-    config.concurrency = max(1, fanout.get("concurrency", int, config.concurrency))
+    config.concurrency = fanout.get("concurrency", int, config.concurrency)
+    if config.concurrency < 1:
+        raise fanout.error("concurrency", "must be 1 or more")
     config.task_timeout = fanout.get("task_timeout", float, config.task_timeout)
+    if config.task_timeout <= 0:
+        raise fanout.error("task_timeout", "must be more than 0 seconds")
     config.retry_mode = fanout.get("retry_mode", str, config.retry_mode)
     if config.retry_mode not in ("standard", "adaptive", "legacy"):
         raise fanout.error("retry_mode", "must be standard, adaptive or legacy")
     config.max_attempts = fanout.get("max_attempts", int, config.max_attempts)
+    if config.max_attempts < 1:
+        raise fanout.error("max_attempts", "must be 1 or more (1 means no retries)")
     limits = fanout.table("rate_limits")
     for key in limits.data:
         config.rate_limits[key] = limits.get(key, float, 0.0)

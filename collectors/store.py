@@ -99,12 +99,28 @@ CREATE INDEX IF NOT EXISTS snapshots_time ON snapshots (generated_at);
 class Store:
     """Snapshots in one SQLite file."""
 
-    def __init__(self, path: Path, *, retention_days: int = 30) -> None:
-        """Open (creating or migrating) the store; a corrupt file is moved aside."""
+    def __init__(
+        self, path: Path, *, retention_days: int = 30, read_only: bool = False
+    ) -> None:
+        """Open (creating or migrating) the store; a corrupt file is moved aside.
+
+        ``read_only`` (for ``--offline``) creates, migrates and moves nothing:
+        a missing or unreadable file is a :class:`StoreError`.
+        """
         self.path = path
         self.retention_days = retention_days
         self.warnings: list[str] = []
-        self.db = self._open()
+        self.db = self._open_read_only() if read_only else self._open()
+
+    def _open_read_only(self) -> sqlite3.Connection:
+        if not self.path.is_file():
+            raise StoreError(f"no store at {self.path}; check --store or run `orgtop collect`")
+        try:
+            db = sqlite3.connect(f"file:{self.path}?mode=ro", uri=True)
+            db.execute("SELECT COUNT(*) FROM snapshots").fetchone()
+        except sqlite3.DatabaseError as error:
+            raise StoreError(f"{self.path} is not a readable orgtop store: {error}") from None
+        return db
 
     def _open(self) -> sqlite3.Connection:
         try:
@@ -271,7 +287,7 @@ class Store:
     def _decode(self, body: bytes) -> Snapshot:
         document = json.loads(zlib.decompress(body))
         for name, digest in document.pop(SECTION_REFS, {}).items():
-            row = self.db.execute(
+            row = self.db.execute(  # only version 3 stores have section refs
                 "SELECT body FROM sections WHERE hash = ?", (digest,)
             ).fetchone()
             if row is not None:

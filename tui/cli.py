@@ -23,6 +23,9 @@ from tui import logs, switch_cli
 from tui.runtime import Options, Runtime
 
 USAGE_ERROR = 2
+MIN_DEMO_ACCOUNTS = 8
+MAX_DEMO_ACCOUNTS = 5000
+"""Beyond this the demo world's seeding and memory grow past a laptop's patience."""
 
 
 def _common() -> argparse.ArgumentParser:
@@ -32,7 +35,7 @@ def _common() -> argparse.ArgumentParser:
                        help="run against the embedded demo organization on 127.0.0.1")
     group.add_argument("--demo-scenario", type=Path, metavar="FILE",
                        help="demo organization from this scenario file (implies --demo)")
-    group.add_argument("--demo-accounts", type=int, metavar="N", default=0,
+    group.add_argument("--demo-accounts", type=int, metavar="N", default=None,
                        help="generated demo organization of about N accounts (implies --demo)")
     group.add_argument("--config", type=Path, metavar="PATH",
                        help="config file (default: config.toml in the user config directory)")
@@ -84,7 +87,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     options = Options(
         demo=args.demo,
         demo_scenario=args.demo_scenario,
-        demo_accounts=args.demo_accounts,
+        demo_accounts=args.demo_accounts or 0,
         config=args.config,
         store=args.store,
         offline=args.offline,
@@ -93,6 +96,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     failure_status = 3 if args.command == "check" else USAGE_ERROR
     if options.mfa_code is not None and not (len(options.mfa_code) == 6 and options.mfa_code.isdigit()):
         return _fail("--mfa-code must be 6 digits", failure_status)
+    demo_accounts = args.demo_accounts
+    if demo_accounts is not None and not MIN_DEMO_ACCOUNTS <= demo_accounts <= MAX_DEMO_ACCOUNTS:
+        return _fail(
+            f"--demo-accounts must be between {MIN_DEMO_ACCOUNTS} and "
+            f"{MAX_DEMO_ACCOUNTS}, got {demo_accounts}",
+            failure_status,
+        )
     try:
         if args.command is None:
             return _run_tui(options)
@@ -138,19 +148,24 @@ async def _run_command(args: argparse.Namespace, options: Options) -> int:
         for warning in runtime.open_store().warnings:
             print(f"orgtop: warning: {warning}", file=sys.stderr)
         if args.command == "collect":
-            return _print_collect(snapshot, args.json)
+            return _print_collect(snapshot, args.json, options.offline)
         return _print_check(snapshot, runtime, args.json)
     finally:
         await runtime.close()
 
 
-def _print_collect(snapshot: object, as_json: bool) -> int:
+def _print_collect(snapshot: object, as_json: bool, offline: bool = False) -> int:
     from collectors.snapshot import Snapshot
 
     assert isinstance(snapshot, Snapshot)
     if as_json:
         json.dump(snapshot.to_document(), sys.stdout, indent=2)
         sys.stdout.write("\n")
+    elif offline:
+        print(
+            f"stored snapshot of {snapshot.generated_at:%Y-%m-%d %H:%M} UTC: "
+            f"{len(snapshot.accounts)} accounts, {len(snapshot.errors)} errors"
+        )
     else:
         stats = snapshot.stats
         print(

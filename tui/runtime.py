@@ -85,7 +85,9 @@ class Runtime:
         """Open the store (moving a corrupt file aside)."""
         if self.store is None:
             self.store = Store(
-                self.store_path, retention_days=self.config.retention_days
+                self.store_path,
+                retention_days=self.config.retention_days,
+                read_only=self.options.offline,
             )
         return self.store
 

@@ -118,7 +118,10 @@ def test_offline_reads_store_without_credentials(capsys: pytest.CaptureFixture[s
 
 
 def test_offline_empty_store_is_clear(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
-    status, _, err = run(capsys, "collect", "--offline", "--store", str(tmp_path / "none.db"))
+    from collectors.store import Store
+
+    Store(tmp_path / "empty.db").close()
+    status, _, err = run(capsys, "collect", "--offline", "--store", str(tmp_path / "empty.db"))
     assert status == 2
     assert "no snapshot" in err
 
@@ -149,3 +152,36 @@ def test_denied_account_list_is_one_message(capsys: pytest.CaptureFixture[str], 
     assert out == ""
     assert "listing the organization's accounts" in err
     assert "AccessDeniedException" in err
+
+
+@pytest.mark.parametrize("count", ["0", "3", "100000"])
+def test_demo_accounts_out_of_range(capsys: pytest.CaptureFixture[str], count: str) -> None:
+    status, _, err = run(capsys, "collect", "--demo-accounts", count)
+    assert status == 2
+    assert "--demo-accounts must be between 8 and 5000" in err
+
+
+def test_offline_never_creates_store(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    target = tmp_path / "typo.db"
+    status, _, err = run(capsys, "collect", "--offline", "--store", str(target))
+    assert status == 2
+    assert "no store at" in err
+    assert not target.exists()
+
+
+def test_offline_leaves_foreign_file_alone(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    target = tmp_path / "notes.txt"
+    target.write_text("not a database")
+    status, _, err = run(capsys, "collect", "--offline", "--store", str(target))
+    assert status == 2
+    assert "not a readable orgtop store" in err
+    assert target.read_text() == "not a database"
+
+
+@pytest.mark.parametrize(("key", "value"), [("task_timeout", "0"), ("concurrency", "0"), ("max_attempts", "0")])
+def test_fanout_limits_validated(capsys: pytest.CaptureFixture[str], tmp_path: Path, key: str, value: str) -> None:
+    config = tmp_path / "config.toml"
+    config.write_text(f"[fanout]\n{key} = {value}\n")
+    status, _, err = run(capsys, "collect", "--config", str(config), "--demo")
+    assert status == 2
+    assert f"{config}:2: fanout.{key}:" in err
