@@ -162,6 +162,10 @@ def parse_fault(table: Table, scenario: Scenario, lenient: bool = False) -> Faul
     rule.rate = table.get("rate", float, 0.0)
     rule.max_consecutive = table.get("max_consecutive", int, 2)
     table.done()
+    _check_target(table, rule)
+    for key in ("times", "latency_ms", "max_consecutive"):
+        if getattr(rule, key) < 0:
+            raise table.error(key, "must be zero or more")
     effects = sum([bool(rule.error), bool(rule.latency_ms), rule.hang])
     if effects != 1 and not rule.sequence:
         raise table.error("error", "give exactly one of error, latency_ms or hang")
@@ -172,6 +176,34 @@ def parse_fault(table: Table, scenario: Scenario, lenient: bool = False) -> Faul
     if not 0 <= rule.rate <= 1:
         raise table.error("rate", "must be between 0 and 1")
     return rule
+
+
+GLOBAL_SERVICES = frozenset({"sts", "iam", "organizations", "account", "ce", "sso"})
+"""Services the demo serves without a region: rules with a region never match them."""
+
+
+def _check_target(table: Table, rule: FaultRule) -> None:
+    """Reject rules that could never match, so a fault test cannot pass vacuously."""
+    if rule.service == "*":
+        return
+    from collectors.demo.wire import service_model
+
+    try:
+        model = service_model(rule.service)
+    except Exception:  # noqa: BLE001 - botocore raises several kinds here
+        raise table.error(
+            "service",
+            f"unknown service {rule.service!r}; use botocore's name such as sts, "
+            "organizations, service-quotas, ce, cloudwatch, iam, account",
+        ) from None
+    if rule.operation != "*" and rule.operation not in model.operation_names:
+        raise table.error(
+            "operation", f"{rule.service} has no operation {rule.operation!r}"
+        )
+    if rule.region != "*" and rule.service in GLOBAL_SERVICES:
+        raise table.error(
+            "region", f"{rule.service} is a global service; its rules match region *"
+        )
 
 
 @dataclass(frozen=True, slots=True)

@@ -95,3 +95,19 @@ def test_bad_toml_names_file(tmp_path: Path) -> None:
         load_scenario(path)
     assert str(path) in str(caught.value)
     assert caught.value.line == 1
+
+
+@pytest.mark.parametrize(
+    ("rule", "message"),
+    [
+        ('service = "quotas"\nerror = "Throttling"', "unknown service 'quotas'"),
+        ('service = "sts"\noperation = "AssumeRoles"\nerror = "Throttling"', "no operation 'AssumeRoles'"),
+        ('service = "ce"\nregion = "us-east-1"\nerror = "Throttling"', "global service"),
+        ('error = "Throttling"\ntimes = -1', "zero or more"),
+    ],
+)
+def test_fault_that_cannot_match_rejected(tmp_path: Path, rule: str, message: str) -> None:
+    path = tmp_path / "fault.toml"
+    path.write_text(SMALL.read_text() + f"\n[[fault]]\n{rule}\n")
+    with pytest.raises(ConfigError, match=message):
+        load_scenario(path)
