@@ -44,6 +44,8 @@ NOT_FOUND_CODES = frozenset(
         "NoSuchResourceException",
         "ResourceNotFoundException",
         "AccountNotFoundException",
+        # Cost Explorer has no data for the period (not enabled, or too new).
+        "DataUnavailableException",
     }
 )
 REGION_DISABLED_CODES = frozenset({"OptInRequired", "RegionDisabledException"})

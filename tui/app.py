@@ -413,6 +413,7 @@ def run_app(options: Options) -> int:
     a config error exits with its message and the first frame has data.
     """
     probe = Runtime(replace(options, offline=True))
+    probe.read_only_store = options.offline
     try:
         snapshot = probe.latest()
         warnings = list(probe.open_store().warnings)

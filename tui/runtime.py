@@ -52,6 +52,8 @@ class Runtime:
         self.config = self._load_config()
         self.store_path = self._store_path()
         self.store: Store | None = None
+        # With --offline the store is only read: never created, migrated or moved.
+        self.read_only_store = options.offline
         self.factory: ClientFactory | None = None
         self.refresher: Refresher | None = None
 
@@ -87,7 +89,7 @@ class Runtime:
             self.store = Store(
                 self.store_path,
                 retention_days=self.config.retention_days,
-                read_only=self.options.offline,
+                read_only=self.read_only_store,
             )
         return self.store
 

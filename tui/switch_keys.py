@@ -206,10 +206,16 @@ class RoleSwitchKeys:
         # child, so Ctrl-C reaches the shell and leaves orgtop running.
         on_terminal = sys.__stdin__ is not None and sys.__stdin__.isatty()
         previous = signal.signal(signal.SIGINT, lambda *_: None)
+        failure: OSError | None = None
         try:
             with app.suspend():
                 os.write(2, banner.encode())
-                status = subprocess.call([shell], env=environment)
+                try:
+                    status = subprocess.call([shell], env=environment)
+                except OSError as error:
+                    # Leave the block normally: an exception escaping
+                    # suspend() left the screen blank and the keys unread.
+                    failure, status = error, -1
                 if on_terminal and terminal_hung_up():
                     # Resuming would leave orgtop reading a dead terminal
                     # forever, so leave the suspend block without resuming.
@@ -228,6 +234,15 @@ class RoleSwitchKeys:
             return
         finally:
             signal.signal(signal.SIGINT, previous)
+        if failure is not None:
+            log.warning("cannot start the shell %s: %s", shell, failure)
+            app.notify(
+                f"Cannot start {shell}: {failure.strerror}; set SHELL to a shell "
+                "that exists.",
+                title="Cannot start a shell",
+                severity="error",
+            )
+            return
         app.notify(
             f"Left the {switched.account.name} shell (exit status {status}).", timeout=5
         )

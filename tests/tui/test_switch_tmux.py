@@ -44,7 +44,9 @@ def terminal() -> Iterator[Terminal]:
         running.tmux("kill-server")
 
 
-def start_orgtop(terminal: Terminal, folder: Path, first: str, then: str) -> None:
+def start_orgtop(
+    terminal: Terminal, folder: Path, first: str, then: str, shell: str = "/bin/sh"
+) -> None:
     """Run orgtop on the small organization, where jdoe reads payments-prod.
 
     ``first`` runs in the terminal before orgtop, ``then`` once it exited.
@@ -58,14 +60,14 @@ def start_orgtop(terminal: Terminal, folder: Path, first: str, then: str) -> Non
         for name in os.environ
         if name.startswith(("XDG_", "AWS_", "ORGTOP_"))
     }
-    variables["SHELL"] = "/bin/sh"
+    variables["SHELL"] = shell
     exports = " ".join(f"{k}={shlex.quote(v)}" for k, v in sorted(variables.items()))
     orgtop = f"{shlex.quote(sys.executable)} -m tui.cli --demo-scenario {scenario}"
     script = f"cd {shlex.quote(str(REPO))}; export {exports}; {first}; {orgtop}; {then}"
     terminal.tmux("new-session", "-d", "-s", SESSION, "-x", "110", "-y", "32", script)
 
 
-def open_role_shell(terminal: Terminal) -> None:
+def open_role_shell(terminal: Terminal, started: str = "exit to return") -> None:
     """Enter the MFA code, open payments-prod and start a shell as ReadOnly."""
     terminal.wait_for(lambda s: "MFA code needed" in s, "the MFA dialog")
     terminal.send(*"123456", "Enter")
@@ -83,7 +85,7 @@ def open_role_shell(terminal: Terminal) -> None:
     )
     assert "Developer" not in picker
     terminal.send("Enter")
-    terminal.wait_for(lambda s: "exit to return" in s, "the role's shell")
+    terminal.wait_for(lambda s: started in s, "the role's shell")
 
 
 def test_shell_key_runs_role_shell(terminal: Terminal, tmp_path: Path) -> None:
@@ -148,3 +150,13 @@ def process_state(pid: int) -> str:
         return Path(f"/proc/{pid}/stat").read_text().split(") ", 1)[1][0]
     except (OSError, IndexError):
         return "Z"
+
+
+def test_missing_shell_returns_to_dashboard(terminal: Terminal, tmp_path: Path) -> None:
+    start_orgtop(
+        terminal, tmp_path, "true", "echo orgtop-ended; sleep 60", shell="/nonexistent/sh"
+    )
+    open_role_shell(terminal, started="Cannot start /nonexistent/sh")
+    terminal.send("q")
+    ended = terminal.wait_for(lambda s: "orgtop-ended" in s, "the end of orgtop")
+    assert "Traceback" not in ended
