@@ -37,10 +37,25 @@ async def refresh_counts(world: DemoWorld, refresher: Refresher) -> dict[str, in
     return {k: after[k] - before.get(k, 0) for k in after if after[k] - before.get(k, 0)}
 
 
+# Datadog is classified by endpoint, since a read can be a POST there
+# (timeseries queries); these are the ones orgtop may call, all GET reads.
+DATADOG_READS = {"QueryMetrics", "ListMonitors", "Validate"}
+
+
 async def test_full_refresh_only_reads(world: DemoWorld) -> None:
     counts = await refresh_counts(world, make_refresher(world))
     assert counts
     assert writes_in(counts) == []
+
+
+async def test_datadog_calls_are_reads(world: DemoWorld) -> None:
+    datadog = world.extra["datadog"]
+    await refresh_counts(world, make_refresher(world))
+    called = set(datadog.requests)
+    statuses = {served.status for served in datadog.served}
+    assert "QueryMetrics" in called
+    assert called <= DATADOG_READS
+    assert 405 not in statuses
 
 
 class PlantedWrite(Collector):
