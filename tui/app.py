@@ -65,6 +65,7 @@ class OrgtopApp(App[int]):
     BINDINGS = [
         Binding("q", "quit", "Quit"),
         Binding("r", "refresh_now", "Refresh"),
+        Binding("R", "refresh_all", "Refresh all", show=False),
         Binding("question_mark", "show_keys", "Keys", key_display="?"),
     ]
 
@@ -148,7 +149,7 @@ class OrgtopApp(App[int]):
 
     # Refresh -----------------------------------------------------------
 
-    def action_refresh_now(self) -> None:
+    def action_refresh_now(self, force: bool = False) -> None:
         """Start a refresh now, unless one is running or the app is offline."""
         if self.offline:
             self.notify(
@@ -161,7 +162,11 @@ class OrgtopApp(App[int]):
             self.notify("A refresh is already running.", timeout=3)
             return
         self.paused_reason = ""
-        self.start_refresh()
+        self.start_refresh(force=force)
+
+    def action_refresh_all(self) -> None:
+        """Refresh and read again what is cached for hours (cost, quota values)."""
+        self.action_refresh_now(force=True)
 
     def _auto_refresh(self) -> None:
         if not self.refreshing and not self.paused_reason:

@@ -62,6 +62,16 @@ async def test_live_session(faulty_scenario: Path, tmp_path: Path) -> None:
         messages = [n.message for n in app._notifications]
         assert "A refresh is already running." in messages
 
+        world = app.backend.runtime.world
+        cost_reads = world.counts().get("ce.GetCostAndUsage", 0)
+        await pilot.press("r")
+        await wait_until(pilot, lambda: not app.refreshing)
+        cached_reads = world.counts().get("ce.GetCostAndUsage", 0)
+        await pilot.press("R")
+        await wait_until(pilot, lambda: not app.refreshing)
+        assert cached_reads == cost_reads
+        assert world.counts()["ce.GetCostAndUsage"] > cost_reads
+
         await pilot.press("colon", *"errors", "enter")
         await pilot.pause()
         assert isinstance(app.screen, ErrorsScreen)
