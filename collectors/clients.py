@@ -125,7 +125,7 @@ class Credentials:
 
 @dataclass
 class ClientSettings:
-    """What every client shares: endpoint, retries, timeouts and pool size."""
+    """Settings every client shares: endpoint, retries, timeouts and pool size."""
 
     endpoint_url: str | None = None
     retry_mode: str = "standard"

@@ -89,7 +89,7 @@ class Config:
     switch: SwitchSettings = field(default_factory=SwitchSettings)
 
     def is_production(self, env: str) -> bool:
-        """Whether an environment name counts as production."""
+        """Return whether an environment name counts as production."""
         return env.lower() in self.production_envs
 
     def settings_for(self, name: str) -> Any:
@@ -102,9 +102,7 @@ def load_config(path: Path | None, *, required: bool = False) -> Config:
     target = path or default_config_path()
     if not target.exists():
         if required or path is not None:
-            raise ConfigError(
-                str(target), "file not found; create it or drop --config"
-            )
+            raise ConfigError(str(target), "file not found; create it or drop --config")
         return _with_collector_defaults(Config())
     data, text = load(target)
     return parse_config(Table(data, str(target), text), target)
@@ -172,11 +170,12 @@ def _parse_mapping(mapping: Table, config: Config) -> None:
         try:
             rules.name_pattern = re.compile(pattern)
         except re.error as error:
-            raise mapping.error("name_pattern", f"invalid regular expression: {error}")
+            message = f"invalid regular expression: {error}"
+            raise mapping.error("name_pattern", message) from None
         missing = {"team", "env"} - set(rules.name_pattern.groupindex)
         if missing:
             raise mapping.error(
-                "name_pattern", f"needs named groups (?P<team>...) and (?P<env>...)"
+                "name_pattern", "needs named groups (?P<team>...) and (?P<env>...)"
             )
     else:
         rules.name_pattern = None
@@ -188,15 +187,22 @@ def _parse_mapping(mapping: Table, config: Config) -> None:
         entry = accounts.table(account_id)
         if not ACCOUNT_ID.match(account_id):
             raise accounts.error(account_id, "keys must be 12-digit account ids")
-        rules.explicit[account_id] = (entry.get("team", str, ""), entry.get("env", str, ""))
+        rules.explicit[account_id] = (
+            entry.get("team", str, ""),
+            entry.get("env", str, ""),
+        )
         entry.done()
     accounts.done()
     for rule in mapping.tables("ou"):
         prefix = rule.get("path", str, "")
         if not prefix:
-            raise rule.error("path", "each [[mapping.ou]] needs a path like Workloads/Payments")
+            raise rule.error(
+                "path", "each [[mapping.ou]] needs a path like Workloads/Payments"
+            )
         rules.ou_rules.append(
-            OuRule(prefix.strip("/"), rule.get("team", str, ""), rule.get("env", str, ""))
+            OuRule(
+                prefix.strip("/"), rule.get("team", str, ""), rule.get("env", str, "")
+            )
         )
         rule.done()
     mapping.done()

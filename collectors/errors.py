@@ -75,7 +75,7 @@ class ConfigError(Exception):
 
 
 class CredentialError(Exception):
-    """The source identity cannot be obtained; the message says how to fix it."""
+    """The source identity cannot be obtained; the message tells how to fix it."""
 
 
 class RefreshError(Exception):
@@ -84,7 +84,7 @@ class RefreshError(Exception):
 
 @dataclass(frozen=True, slots=True)
 class Classified:
-    """What a caught exception means: an error kind or an expected state."""
+    """Meaning of a caught exception: an error kind or an expected state."""
 
     kind: ErrorKind | None
     state: State | None
@@ -97,7 +97,9 @@ def classify(error: BaseException) -> Classified:
     if isinstance(error, ClientError):
         return _classify_client_error(error)
     if isinstance(error, asyncio.TimeoutError | ReadTimeoutError | ConnectTimeoutError):
-        return Classified(ErrorKind.TIMEOUT, None, "Timeout", "no answer in time")
+        return Classified(
+            ErrorKind.TIMEOUT, None, "Timeout", "timed out waiting for a response"
+        )
     if isinstance(error, EndpointConnectionError):
         return Classified(ErrorKind.UNEXPECTED, None, "EndpointConnection", str(error))
     status = getattr(error, "status", None)

@@ -9,7 +9,7 @@ section of a snapshot, and which alerts ``orgtop check`` raises from it.
 from __future__ import annotations
 
 import enum
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, ClassVar, Protocol
@@ -29,7 +29,7 @@ class Scope(enum.StrEnum):
 
 
 class Caller(Protocol):
-    """What a task may use to reach AWS; provided by the refresh."""
+    """Access to AWS for one task, provided by the refresh."""
 
     async def client(self, service: str, region: str | None = None) -> Any:
         """Return a client under the task's role (management role for org tasks)."""
@@ -40,7 +40,7 @@ class Caller(Protocol):
 
 @dataclass
 class TaskContext:
-    """Everything one task of a collector sees."""
+    """Inputs of one task of a collector: account, region, settings and clients."""
 
     collector: str
     account: Account | None
@@ -88,7 +88,7 @@ class Collector:
         return None
 
     def ttl_for(self, settings: Any) -> float:
-        """Return the reuse age in seconds; ``ttl_seconds`` unless settings change it."""
+        """Return the reuse age in seconds: ``ttl_seconds`` unless settings change it."""
         return self.ttl_seconds
 
     def reusable(self, section: dict[str, Any], settings: Any) -> bool:
@@ -147,8 +147,3 @@ def collectors() -> list[Collector]:
     """Return one instance of every registered collector, in display order."""
     load_builtin()
     return [cls() for cls in sorted(_REGISTRY.values(), key=lambda c: c.order)]
-
-
-def names() -> Iterable[str]:
-    """Return the registered collector names."""
-    return [c.name for c in collectors()]

@@ -34,7 +34,7 @@ SECTION_REFS = "_section_refs"
 
 
 class StoreError(Exception):
-    """The store cannot be read or written; the message says what to do."""
+    """The store cannot be read or written; the message tells what to do."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -44,8 +44,8 @@ def load(path: Path, text: str | None = None) -> tuple[dict[str, Any], str]:
 
 def locate(text: str, table: str, key: str) -> int | None:
     """Return the 1-based line of ``key`` inside ``table`` (``a.b[2]``), if found."""
-    wanted = re.sub(r"\[\d+\]", "", table)
-    index_wanted = [int(n) for n in re.findall(r"\[(\d+)\]", table)]
+    expected_table = re.sub(r"\[\d+\]", "", table)
+    expected_index = [int(n) for n in re.findall(r"\[(\d+)\]", table)]
     seen: dict[str, int] = {}
     current = ""
     current_index: list[int] = []
@@ -59,17 +59,22 @@ def locate(text: str, table: str, key: str) -> int | None:
                 seen[current] = seen.get(current, -1) + 1
             current_index = [seen[name] for name in _prefixes(current) if name in seen]
             if (
-                current == wanted
-                and current_index == index_wanted[-len(current_index) :]
+                current == expected_table
+                and current_index == expected_index[-len(current_index) :]
             ):
                 header_line = number
             continue
-        matches_table = current == wanted and (
-            not index_wanted or current_index[-1:] == index_wanted[-1:]
+        matches_table = current == expected_table and (
+            not expected_index or current_index[-1:] == expected_index[-1:]
         )
         if matches_table and key_pattern and key_pattern.match(line):
             return number
-        if not wanted and not current and key_pattern and key_pattern.match(line):
+        if (
+            not expected_table
+            and not current
+            and key_pattern
+            and key_pattern.match(line)
+        ):
             return number
     return header_line
 
@@ -80,7 +85,7 @@ def _prefixes(name: str) -> list[str]:
 
 
 class Table:
-    """A TOML table read key by key; :meth:`done` rejects keys nobody read."""
+    """A TOML table read key by key; :meth:`done` rejects keys no reader asked for."""
 
     def __init__(self, data: dict[str, Any], path: str, text: str, where: str = ""):
         """Wrap ``data``, found at ``where`` (dotted, with ``[i]`` indexes)."""
@@ -100,7 +105,7 @@ class Table:
         )
 
     def has(self, key: str) -> bool:
-        """Whether the key is present."""
+        """Return whether the key is present."""
         return key in self.data
 
     def get(self, key: str, kind: type[T], default: T) -> T:

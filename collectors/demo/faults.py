@@ -29,7 +29,7 @@ OK = "ok"
 
 @dataclass(frozen=True, slots=True)
 class ErrorSpec:
-    """How the demo server renders one AWS error code."""
+    """HTTP status and default message of one AWS error code."""
 
     status: int
     message: str
@@ -98,7 +98,7 @@ class FaultRule:
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     def matches(self, service: str, operation: str, account: str, region: str) -> bool:
-        """Whether the rule applies to a request."""
+        """Return whether the rule applies to a request."""
         return (
             self.service in ("*", service)
             and self.operation in ("*", operation)
@@ -208,7 +208,7 @@ def _check_target(table: Table, rule: FaultRule) -> None:
 
 @dataclass(frozen=True, slots=True)
 class Verdict:
-    """What to do with one request."""
+    """Outcome for one request: an error code, added latency or no response."""
 
     error: str = ""
     latency_ms: int = 0
