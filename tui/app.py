@@ -37,7 +37,7 @@ from tui import logs
 from tui.backend import Backend
 from tui.commands import APP_COMMANDS, CommandSuggester, OrgtopCommands
 from tui.messages import InventoryCollected, MfaRequested, SnapshotCollected
-from tui.runtime import Options, Runtime
+from tui.runtime import Options, Runtime, SnapshotNotSaved
 from tui.screens.base import DataScreen
 from tui.screens.dialogs import KeysScreen, MfaScreen, TooSmallScreen
 from tui.screens.overview import OverviewScreen
@@ -108,6 +108,8 @@ class OrgtopApp(App[int]):
         """Why auto-refresh waits for ``r`` (a cancelled MFA prompt), or empty."""
         self.refresh_failed = False
         """Whether the latest refresh failed as a whole (shown in the header)."""
+        self.store_problem = ""
+        """The store error that kept the latest snapshot out of the store, or empty."""
         self.started = False
         """Whether a refresh has finished since the app started."""
         self._reported_errors: set[tuple[str, str]] = set()
@@ -137,6 +139,8 @@ class OrgtopApp(App[int]):
         elif self.demo:
             mode = "demo"
         note = self.paused_reason or ("refresh failed" if self.refresh_failed else "")
+        if not note and self.store_problem:
+            note = "not saved"
         state = HeaderState(mode=mode, note=note)
         if snapshot is not None:
             state = replace(
@@ -203,12 +207,15 @@ class OrgtopApp(App[int]):
         future = self.backend.refresh(
             self.snapshot, force=force, on_inventory=inventory_collected
         )
+        not_saved = ""
         try:
             snapshot = await asyncio.wrap_future(future)
         except asyncio.CancelledError:
             future.cancel()
             raise
-        self.post_message(SnapshotCollected(snapshot, generation))
+        except SnapshotNotSaved as error:
+            snapshot, not_saved = error.snapshot, str(error)
+        self.post_message(SnapshotCollected(snapshot, generation, not_saved))
 
     def _poll_progress(self) -> None:
         if not self.refreshing or self.backend is None:
@@ -230,8 +237,23 @@ class OrgtopApp(App[int]):
             return
         self.started = True
         self.refresh_failed = False
+        self._report_store_problem(message.not_saved)
         self.apply_snapshot(message.snapshot)
         self._report_errors(message.snapshot)
+
+    def _report_store_problem(self, problem: str) -> None:
+        # Auto-refresh would repeat the same notice every interval; the
+        # header's "not saved" stays while the problem lasts.
+        if problem and problem != self.store_problem:
+            self.notify(
+                f"{problem}. The new data is shown but not saved.",
+                title="Snapshot not saved",
+                severity="error",
+                timeout=15,
+            )
+        elif self.store_problem and not problem:
+            self.notify("The store is writable again; snapshots are saved.", timeout=5)
+        self.store_problem = problem
 
     def apply_snapshot(self, snapshot: Snapshot) -> None:
         """Make ``snapshot`` current and repaint the screen on top."""
@@ -421,7 +443,9 @@ def run_app(options: Options) -> int:
     probe.read_only_store = options.offline
     try:
         snapshot = probe.latest()
-        warnings = list(probe.open_store().warnings)
+        warnings = list(probe.store_warnings)
+        if probe.store is not None:
+            warnings += probe.store.warnings
     finally:
         if probe.store is not None:
             probe.store.close()

@@ -16,6 +16,8 @@ class SnapshotCollected(Message):
 
     snapshot: Snapshot
     generation: int
+    not_saved: str = ""
+    """Why the store could not keep the snapshot, or empty when it did."""
 
 
 @dataclass

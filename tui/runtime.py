@@ -21,9 +21,22 @@ from collectors.errors import ConfigError
 from collectors.fanout import Progress
 from collectors.refresh import Refresher, close_quietly
 from collectors.snapshot import Snapshot
-from collectors.store import Store
+from collectors.store import Store, StoreError
 
 log = logging.getLogger(__name__)
+
+
+class SnapshotNotSaved(StoreError):
+    """A refresh finished but its snapshot could not be stored.
+
+    The error carries the snapshot so callers can still show it, because a full
+    disk or an unwritable data directory must not cost the user fresh data.
+    """
+
+    def __init__(self, message: str, snapshot: Snapshot) -> None:
+        """Keep the message written for the user and the unsaved snapshot."""
+        super().__init__(message)
+        self.snapshot = snapshot
 
 
 @dataclass
@@ -54,6 +67,8 @@ class Runtime:
         self.store: Store | None = None
         # With --offline the store is only read: never created, migrated or moved.
         self.read_only_store = options.offline
+        self.store_warnings: list[str] = []
+        """Problems with the store found while opening it, for the user."""
         self.factory: ClientFactory | None = None
         self.refresher: Refresher | None = None
 
@@ -94,8 +109,20 @@ class Runtime:
         return self.store
 
     def latest(self) -> Snapshot | None:
-        """Return the newest stored snapshot."""
-        return self.open_store().latest()
+        """Return the newest stored snapshot, or None when the store cannot open.
+
+        Outside ``--offline`` a store that cannot be opened (an unwritable
+        directory, a newer store version) is a warning, not the end: the
+        refresh still runs, and each save tries the store again.
+        """
+        try:
+            return self.open_store().latest()
+        except StoreError as error:
+            if self.read_only_store:
+                raise
+            log.warning("store unavailable: %s", error)
+            self.store_warnings.append(str(error))
+            return None
 
     def build(self) -> Refresher:
         """Create the factory, source identity, role sessions and refresher."""
@@ -147,13 +174,22 @@ class Runtime:
         save: bool = True,
         on_inventory: Callable[[Snapshot], None] | None = None,
     ) -> Snapshot:
-        """Run one refresh and store it; ``on_inventory`` as in :meth:`Refresher.run`."""
+        """Run one refresh and store it; ``on_inventory`` as in :meth:`Refresher.run`.
+
+        Raises:
+            SnapshotNotSaved: the store could not be opened or written; the
+                error carries the snapshot, and the stored ones are unchanged.
+        """
         refresher = self.build()
         snapshot = await refresher.run(
             previous, force=force, progress=progress, on_inventory=on_inventory
         )
         if save:
-            self.open_store().save(snapshot)
+            try:
+                self.open_store().save(snapshot)
+            except StoreError as error:
+                log.error("refresh %d not stored: %s", snapshot.generation, error)
+                raise SnapshotNotSaved(str(error), snapshot) from None
         return snapshot
 
     async def close(self) -> None:
