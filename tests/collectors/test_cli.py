@@ -185,3 +185,39 @@ def test_fanout_limits_validated(capsys: pytest.CaptureFixture[str], tmp_path: P
     status, _, err = run(capsys, "collect", "--config", str(config), "--demo")
     assert status == 2
     assert f"{config}:2: fanout.{key}:" in err
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["--demo-scenario", str(SMALL), "--offline", "collect"],
+        ["collect", "--demo-scenario", str(SMALL), "--offline"],
+    ],
+)
+def test_common_options_either_side(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, argv: list[str]
+) -> None:
+    status, _, err = run(capsys, "--store", str(tmp_path / "none.db"), *argv)
+    assert status == 2
+    assert "no store at" in err
+
+
+def test_collect_without_store_prints_data(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    blocker = tmp_path / "file"
+    blocker.write_text("")
+    store = blocker / "s.db"
+    status, out, err = run(
+        capsys,
+        "collect",
+        "--json",
+        "--demo-scenario",
+        str(SMALL),
+        "--store",
+        str(store),
+    )
+    assert status == 1
+    assert len(json.loads(out)["accounts"]) == 12
+    assert err.count("snapshot not saved") == 1
+    assert "Traceback" not in err
