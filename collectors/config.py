@@ -223,7 +223,15 @@ def _parse_fanout(fanout: Table, config: Config) -> None:
         raise fanout.error("max_attempts", "must be 1 or more (1 means no retries)")
     limits = fanout.table("rate_limits")
     for key in limits.data:
-        config.rate_limits[key] = limits.get(key, float, 0.0)
+        rate = limits.get(key, float, 0.0)
+        service, _, operation = key.partition(".")
+        if not service or not operation:
+            raise limits.error(
+                key, "keys are service.Operation or service.*, e.g. \"ce.*\""
+            )
+        if rate < 0:
+            raise limits.error(key, "must be zero or more requests a second (0: none)")
+        config.rate_limits[key] = rate
     limits.done()
     fanout.done()
 

@@ -50,6 +50,9 @@ def locate(text: str, table: str, key: str) -> int | None:
     current = ""
     current_index: list[int] = []
     header_line: int | None = None
+    # A key that is itself a table, such as an unknown [section], has a header.
+    own_header = f"{expected_table}.{key}" if expected_table else key
+    own_header_line: int | None = None
     key_pattern = re.compile(rf"^\s*\"?{re.escape(key)}\"?\s*=") if key else None
     for number, line in enumerate(text.splitlines(), start=1):
         header = _HEADER.match(line)
@@ -58,6 +61,8 @@ def locate(text: str, table: str, key: str) -> int | None:
             if header.group(1) == "[[":
                 seen[current] = seen.get(current, -1) + 1
             current_index = [seen[name] for name in _prefixes(current) if name in seen]
+            if own_header_line is None and own_header in _prefixes(current):
+                own_header_line = number
             if (
                 current == expected_table
                 and current_index == expected_index[-len(current_index) :]
@@ -76,7 +81,7 @@ def locate(text: str, table: str, key: str) -> int | None:
             and key_pattern.match(line)
         ):
             return number
-    return header_line
+    return own_header_line or header_line
 
 
 def _prefixes(name: str) -> list[str]:
@@ -100,9 +105,12 @@ class Table:
     def error(self, key: str, message: str) -> ConfigError:
         """Build a :class:`ConfigError` for ``key`` of this table."""
         full = f"{self.where}.{key}" if self.where else key
-        return ConfigError(
-            self.path, message, key=full, line=locate(self.text, self.where, key)
-        )
+        line = locate(self.text, self.where, key)
+        if line is None and self.where:
+            # An inline table ({ ... }) has no header: point at its own key.
+            parent, _, name = self.where.rpartition(".")
+            line = locate(self.text, parent, re.sub(r"\[\d+\]$", "", name))
+        return ConfigError(self.path, message, key=full, line=line)
 
     def has(self, key: str) -> bool:
         """Return whether the key is present."""

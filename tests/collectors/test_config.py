@@ -47,6 +47,37 @@ def test_unknown_key_names_line_and_key(tmp_path: Path) -> None:
     assert "unknown key" in str(caught.value)
 
 
+@pytest.mark.parametrize(
+    ("text", "key", "line"),
+    [
+        ('[aws]\nsource_profile = "x"\n\n[bogus]\nx = 1\n', "bogus", 4),
+        ("[[bogus]]\nx = 1\n", "bogus", 1),
+        ("[quotas]\n[quotas.bogus]\nx = 1\n", "quotas.bogus", 2),
+        ('[fanout]\nconcurrency = 4\nrate_limits = { "ce.*" = 1, x = 2 }\n',
+         "fanout.rate_limits.x", 3),
+    ],
+)
+def test_unknown_table_names_line(
+    tmp_path: Path, text: str, key: str, line: int
+) -> None:
+    path = write(tmp_path, text)
+    with pytest.raises(ConfigError) as caught:
+        load_config(path)
+    assert caught.value.key == key
+    assert caught.value.line == line
+
+
+@pytest.mark.parametrize(
+    ("entry", "message"),
+    [('"ce.*" = -1', "zero or more"), ("ce = 1", "service.Operation")],
+)
+def test_rate_limit_checked(tmp_path: Path, entry: str, message: str) -> None:
+    path = write(tmp_path, f"[fanout.rate_limits]\n{entry}\n")
+    with pytest.raises(ConfigError, match=message) as caught:
+        load_config(path)
+    assert caught.value.line == 2
+
+
 def test_wrong_type_says_expected(tmp_path: Path) -> None:
     path = write(tmp_path, '[fanout]\nconcurrency = "many"\n')
     with pytest.raises(ConfigError) as caught:
