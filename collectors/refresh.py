@@ -12,70 +12,24 @@ import asyncio
 import logging
 import time
 from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
 from collectors import inventory as inventory_module
 from collectors import registry
+from collectors.caller import DEFAULT_RATE_LIMITS, TaskCaller
 from collectors.clients import ClientFactory
 from collectors.config import Config
 from collectors.credentials import RoleSessions, SourceIdentity
 from collectors.errors import CredentialError, RefreshError, classify
 from collectors.fanout import Job, Outcome, Progress, RateLimiter, run_jobs
-from collectors.model import Account, State, StateRecord, utcnow
+from collectors.model import Account, ErrorRecord, State, StateRecord, utcnow
 from collectors.registry import Collector, Scope, TaskContext, TaskResult
 from collectors.snapshot import Snapshot
 
 log = logging.getLogger(__name__)
-
-DEFAULT_RATE_LIMITS = {
-    # Service Quotas allows about 10 requests per second per account and region.
-    "service-quotas.*": 10.0,
-    # Organizations throttles calls from the management account; 20 a second per
-    # operation keeps a 1,000-account inventory near a minute.
-    "organizations.*": 20.0,
-    # Cost Explorer allows about 5 requests per second.
-    "ce.*": 5.0,
-}
-
-
-class TaskCaller:
-    """Gives one task clients under its role and rate-limited calls."""
-
-    def __init__(
-        self, refresher: Refresher, role_arn: str, account_id: str, region: str
-    ) -> None:
-        """Bind the caller to a role, an account and a default region."""
-        self.refresher = refresher
-        self.role_arn = role_arn
-        self.account_id = account_id
-        self.region = region
-        self.operation = ""
-
-    async def client(self, service: str, region: str | None = None) -> Any:
-        """Return a reused client under this task's role."""
-        return await self.refresher.roles.client(
-            self.role_arn, service, region or self.region
-        )
-
-    async def call(self, client: Any, operation: str, **kwargs: Any) -> Any:
-        """Rate-limit and make one API call, remembering its name for errors."""
-        service = client.meta.service_model.service_name
-        api_name = client.meta.method_to_api_mapping.get(operation, operation)
-        self.operation = api_name
-        rate = self.refresher.rate_for(service, api_name)
-        region = client.meta.region_name
-        await self.refresher.limiter.wait(
-            f"{service}.{api_name}/{self.account_id}/{region}", rate
-        )
-        return await getattr(client, operation)(**kwargs)
-
-    async def renew(self) -> None:
-        """Drop the cached role session so the next call assumes the role again."""
-        await self.refresher.roles.drop(self.role_arn)
-
 
 class Refresher:
     """Runs refreshes with shared credentials, clients and limits."""
@@ -123,6 +77,7 @@ class Refresher:
         only: Sequence[str] = (),
         progress: Progress | None = None,
         on_inventory: Callable[[Snapshot], None] | None = None,
+        accounts: Collection[str] = (),
     ) -> Snapshot:
         """Run one refresh and return its snapshot; never raises for one account.
 
@@ -130,6 +85,11 @@ class Refresher:
         and inventory errors but no collector sections, as soon as the
         inventory is known, so a screen can show the accounts while the
         collectors run.
+
+        ``accounts`` (ids) limits the refresh to those accounts: the previous
+        inventory is reused, only :attr:`Collector.partial` collectors run,
+        and everything else is carried over from ``previous``. Without a
+        previous snapshot the whole organization is refreshed.
         """
         self.generation += 1
         generation = self.generation
@@ -141,6 +101,78 @@ class Refresher:
         log.info("refresh %d started", generation)
 
         self.roles.forget_failures()
+        refreshed = frozenset(accounts) if accounts and previous else None
+        chosen = [
+            c
+            for c in self.collectors
+            if (not only or c.name in only) and (refreshed is None or c.partial)
+        ]
+        if refreshed is not None:
+            assert previous is not None
+            log.info("refresh %d covers %d accounts", generation, len(refreshed))
+            source_arn = await self._source_arn()
+            snapshot = _partial_snapshot(
+                previous, refreshed, {c.name for c in chosen}, source_arn, now
+            )
+            snapshot.generation = generation
+            targets = [a for a in snapshot.accounts if a.id in refreshed]
+            plans = await self._plan(
+                chosen, snapshot, targets, previous, "", now, force
+            )
+        else:
+            snapshot, management = await self._inventory_snapshot(
+                previous, force, now, generation, on_inventory
+            )
+            plans = await self._plan(
+                chosen, snapshot, snapshot.accounts, previous, management, now, force
+            )
+        jobs = [job for _, job_list, _ in plans for job in job_list]
+        outcomes = await run_jobs(
+            jobs,
+            concurrency=self.config.concurrency,
+            timeout=self.config.task_timeout,
+            progress=progress,
+        )
+        self._merge(plans, outcomes, snapshot, previous, refreshed)
+        await self.factory.close_retired()
+
+        attempts = self.factory.counter.attempts - before_attempts
+        calls = self.factory.counter.calls - before_calls
+        snapshot.stats.update(
+            _stats(attempts, calls, snapshot, time.perf_counter() - started, len(jobs))
+        )
+        if refreshed is not None:
+            order = [c.name for c in self.collectors if c.name in snapshot.sections]
+            snapshot.sections = {name: snapshot.sections[name] for name in order}
+            snapshot.stats["accounts_refreshed"] = len(refreshed)
+            snapshot.stats["requests_per_account"] = round(
+                snapshot.stats["requests_total"] / len(refreshed), 2
+            )
+        if before_server is not None and self.server_counts is not None:
+            after = self.server_counts()
+            snapshot.stats["server_requests"] = {
+                key: after[key] - before_server.get(key, 0)
+                for key in sorted(after)
+                if after[key] - before_server.get(key, 0)
+            }
+        log.info(
+            "refresh %d finished: %d accounts, %d errors, %.1f s",
+            generation,
+            len(snapshot.accounts),
+            len(snapshot.errors),
+            snapshot.stats["wall_seconds"],
+        )
+        return snapshot
+
+    async def _inventory_snapshot(
+        self,
+        previous: Snapshot | None,
+        force: bool,
+        now: datetime,
+        generation: int,
+        on_inventory: Callable[[Snapshot], None] | None,
+    ) -> tuple[Snapshot, str]:
+        """Build the snapshot from a new inventory; return it and the management id."""
         source_arn, management, inventory = await self._start(previous, force)
         snapshot = Snapshot(
             generated_at=now,
@@ -173,39 +205,19 @@ class Refresher:
                     sections={},
                 )
             )
+        return snapshot, management
 
-        chosen = [c for c in self.collectors if not only or c.name in only]
-        plans = await self._plan(chosen, snapshot, previous, management, now, force)
-        jobs = [job for _, job_list, _ in plans for job in job_list]
-        outcomes = await run_jobs(
-            jobs,
-            concurrency=self.config.concurrency,
-            timeout=self.config.task_timeout,
-            progress=progress,
-        )
-        self._merge(plans, outcomes, snapshot, previous)
-        await self.factory.close_retired()
-
-        attempts = self.factory.counter.attempts - before_attempts
-        calls = self.factory.counter.calls - before_calls
-        snapshot.stats.update(
-            _stats(attempts, calls, snapshot, time.perf_counter() - started, len(jobs))
-        )
-        if before_server is not None and self.server_counts is not None:
-            after = self.server_counts()
-            snapshot.stats["server_requests"] = {
-                key: after[key] - before_server.get(key, 0)
-                for key in sorted(after)
-                if after[key] - before_server.get(key, 0)
-            }
-        log.info(
-            "refresh %d finished: %d accounts, %d errors, %.1f s",
-            generation,
-            len(snapshot.accounts),
-            len(snapshot.errors),
-            snapshot.stats["wall_seconds"],
-        )
-        return snapshot
+    async def _source_arn(self) -> str:
+        try:
+            return await self.source.whoami()
+        except CredentialError:
+            raise
+        except Exception as error:  # noqa: BLE001 - reported as one clear message
+            result = classify(error)
+            raise RefreshError(
+                "refresh failed while reading the source identity (GetCallerIdentity): "
+                f"{result.kind or result.state} {result.code}: {result.message}"
+            ) from None
 
     async def _start(
         self, previous: Snapshot | None, force: bool
@@ -261,6 +273,7 @@ class Refresher:
         self,
         chosen: Sequence[Collector],
         snapshot: Snapshot,
+        targets: Sequence[Account],
         previous: Snapshot | None,
         management: str,
         now: datetime,
@@ -285,12 +298,12 @@ class Refresher:
                 collector, None, management, self.config.home_region, settings,
                 prior, now, force, shared,
             )
-            org_context.accounts = tuple(snapshot.accounts)
+            org_context.accounts = tuple(targets)
             try:
                 await collector.prepare(org_context)
             except Exception as error:  # noqa: BLE001 - shown as the collector's error
                 log.warning("%s: prepare failed: %s", collector.name, error)
-            jobs = self._jobs(collector, snapshot.accounts, management, settings, prior, now, force, shared)
+            jobs = self._jobs(collector, targets, management, settings, prior, now, force, shared)
             plans.append((collector, jobs, None))
         return plans
 
@@ -359,6 +372,7 @@ class Refresher:
         outcomes: Sequence[Outcome],
         snapshot: Snapshot,
         previous: Snapshot | None,
+        refreshed: frozenset[str] | None,
     ) -> None:
         by_job = {id(outcome.job): outcome for outcome in outcomes}
         for collector, jobs, reused in plans:
@@ -378,11 +392,54 @@ class Refresher:
             settings = self.config.settings_for(collector.name)
             try:
                 section = collector.merge(results, prior, snapshot.accounts, settings)
+                if refreshed is not None and prior:
+                    section = collector.keep_outside(section, prior, refreshed)
             except Exception:  # noqa: BLE001 - a bad merge must not lose the rest
                 log.exception("%s: merging results failed", collector.name)
                 continue
             section.setdefault("fetched_at", snapshot.generated_at.isoformat())
             snapshot.sections[collector.name] = section
+
+
+def _partial_snapshot(
+    previous: Snapshot,
+    refreshed: frozenset[str],
+    running: set[str],
+    source_arn: str,
+    now: datetime,
+) -> Snapshot:
+    """Start a refresh of ``refreshed`` accounts from the previous snapshot.
+
+    Errors and states are carried over unless a ``running`` collector will
+    report them again: its records for refreshed accounts and its
+    organization-wide ones (such as "not configured").
+    """
+
+    def kept(record: ErrorRecord | StateRecord) -> bool:
+        if record.collector not in running:
+            return True
+        return bool(record.account_id) and record.account_id not in refreshed
+
+    sections = {
+        name: section
+        for name, section in previous.sections.items()
+        if name not in running
+    }
+    return Snapshot(
+        generated_at=now,
+        organization_id=previous.organization_id,
+        source=source_arn,
+        accounts=list(previous.accounts),
+        errors=[error for error in previous.errors if kept(error)],
+        states=[state for state in previous.states if kept(state)],
+        stats={
+            "inventory_details_fetched_at": previous.stats.get(
+                "inventory_details_fetched_at", 0
+            )
+        },
+        sections=sections,
+        demo=previous.demo,
+    )
 
 
 def _bind(collector: Collector, context: TaskContext) -> Callable[[], Any]:

@@ -81,6 +81,12 @@ class Collector:
     ttl_seconds: ClassVar[float] = 0.0
     """Age under which the stored section is reused without any request."""
     order: ClassVar[int] = 100
+    partial: ClassVar[bool] = False
+    """Whether a refresh of some accounts runs this collector.
+
+    A partial collector's :meth:`keep_outside` puts back the accounts the
+    refresh skipped; the sections of other collectors are kept as they were.
+    """
 
     def parse_config(self, table: Table) -> Any:
         """Read this collector's config section; the default accepts none."""
@@ -119,6 +125,24 @@ class Collector:
     ) -> dict[str, Any]:
         """Combine task results into this collector's snapshot section."""
         return {"by_account": {r.account_id: r.data for r in results}}
+
+    def keep_outside(
+        self,
+        section: dict[str, Any],
+        previous: dict[str, Any],
+        refreshed: frozenset[str],
+    ) -> dict[str, Any]:
+        """Add the previous data of accounts outside ``refreshed`` to ``section``.
+
+        Called after :meth:`merge` in a refresh of some accounts only; the
+        default handles a ``by_account`` section.
+        """
+        others = {
+            account_id: data
+            for account_id, data in previous.get("by_account", {}).items()
+            if account_id not in refreshed
+        }
+        return {**section, "by_account": {**others, **section.get("by_account", {})}}
 
     def alerts(
         self, section: dict[str, Any], accounts: Sequence[Account], settings: Any

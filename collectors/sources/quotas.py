@@ -33,6 +33,7 @@ class QuotasCollector(Collector):
     title = "Quotas"
     scope = Scope.REGION
     order = 30
+    partial = True
 
     def parse_config(self, table: Table) -> QuotaSettings:
         """Read the ``[quotas]`` section (see :mod:`collectors.quotas.settings`)."""
@@ -115,6 +116,30 @@ class QuotasCollector(Collector):
             "catalogs": catalogs,
             "applied": applied,
             "counted": counted,
+        }
+
+    def keep_outside(
+        self,
+        section: dict[str, Any],
+        previous: dict[str, Any],
+        refreshed: frozenset[str],
+    ) -> dict[str, Any]:
+        """Add the previous rows and collected regions of the other accounts."""
+        kept_rows = [
+            row
+            for row in previous.get("rows", [])
+            if row["account_id"] not in refreshed
+        ]
+        collected = {
+            account_id: regions
+            for account_id, regions in previous.get("collected", {}).items()
+            if account_id not in refreshed
+        }
+        collected.update(section.get("collected", {}))
+        return {
+            **section,
+            "rows": sorted(kept_rows + section.get("rows", []), key=rows.rank_key),
+            "collected": dict(sorted(collected.items())),
         }
 
     def alerts(

@@ -20,6 +20,7 @@ class ReachCollector(Collector):
     title = "Access check"
     scope = Scope.ACCOUNT
     order = 10
+    partial = True
 
     async def collect(self, context: TaskContext) -> Any:
         """Call ``GetCallerIdentity`` under the account's collector role."""
