@@ -38,7 +38,7 @@ from tui.backend import Backend
 from tui.commands import APP_COMMANDS, CommandSuggester, OrgtopCommands
 from tui.messages import InventoryCollected, MfaRequested, SnapshotCollected
 from tui.runtime import Options, Runtime, SnapshotNotSaved
-from tui.screens.base import DataScreen
+from tui.screens.base import DataScreen, RefreshScope
 from tui.screens.dialogs import KeysScreen, MfaScreen, TooSmallScreen
 from tui.screens.overview import OverviewScreen
 from tui.text import plural
@@ -103,6 +103,8 @@ class OrgtopApp(App[int]):
         self.suggester = CommandSuggester(self)
         self.refreshing = False
         self.refresh_worker: Worker[None] | None = None
+        self.refresh_scope: RefreshScope | None = None
+        """The accounts the running refresh covers; None for the organization."""
         self.generation = 0
         self.paused_reason = ""
         """Why auto-refresh waits for ``r`` (a cancelled MFA prompt), or empty."""
@@ -141,7 +143,8 @@ class OrgtopApp(App[int]):
         note = self.paused_reason or ("refresh failed" if self.refresh_failed else "")
         if not note and self.store_problem:
             note = "not saved"
-        state = HeaderState(mode=mode, note=note)
+        scope = self.refresh_scope.label if self.refresh_scope else ""
+        state = HeaderState(mode=mode, note=note, scope=scope)
         if snapshot is not None:
             state = replace(
                 state,
@@ -154,7 +157,17 @@ class OrgtopApp(App[int]):
     # Refresh -----------------------------------------------------------
 
     def action_refresh_now(self, force: bool = False) -> None:
-        """Start a refresh now, unless one is running or the app is offline."""
+        """Refresh what the screen shows (a team, an account or everything) now."""
+        scope = None
+        if isinstance(self.screen, DataScreen) and self.snapshot is not None:
+            scope = self.screen.refresh_scope()
+        self._refresh_on_request(force, scope)
+
+    def action_refresh_all(self) -> None:
+        """Refresh every account and read again what is cached for hours."""
+        self._refresh_on_request(True, None)
+
+    def _refresh_on_request(self, force: bool, scope: RefreshScope | None) -> None:
         if self.offline:
             self.notify(
                 "Offline: showing the stored snapshot. "
@@ -166,25 +179,42 @@ class OrgtopApp(App[int]):
             self.notify("A refresh is already running.", timeout=3)
             return
         self.paused_reason = ""
-        self.start_refresh(force=force)
-
-    def action_refresh_all(self) -> None:
-        """Refresh and read again what is cached for hours (cost, quota values)."""
-        self.action_refresh_now(force=True)
+        self.start_refresh(force=force, scope=scope)
 
     def _auto_refresh(self) -> None:
         if not self.refreshing and not self.paused_reason:
             self.start_refresh()
 
-    def start_refresh(self, *, force: bool = False) -> bool:
+    def start_refresh(
+        self, *, force: bool = False, scope: RefreshScope | None = None
+    ) -> bool:
         """Start a refresh in the background; False when one is running."""
         if self.refreshing or self.backend is None:
             return False
         self.refreshing = True
+        self.refresh_scope = scope
         self.generation += 1
         self.header_state = self._header_for(self.snapshot, refreshing=True)
-        self.refresh_worker = self._refresh(self.generation, force)
+        accounts = scope.account_ids if scope else frozenset()
+        self.refresh_worker = self._refresh(self.generation, force, accounts)
         return True
+
+    def screen_shown(self, screen: DataScreen) -> None:
+        """Abandon a refresh of a team or account when its screens are left.
+
+        Its results would land on a screen that no longer shows them, and
+        while it runs no refresh of the new screen could start. A screen of
+        some of the same accounts, such as one account of the team, keeps it.
+        """
+        running = self.refresh_scope
+        if not self.refreshing or running is None:
+            return
+        shown = screen.refresh_scope()
+        if shown is not None and shown.account_ids <= running.account_ids:
+            return
+        log.info("abandoning the refresh of %s", running.label)
+        self.cancel_refresh()
+        self.notify(f"Refresh of {running.label} abandoned.", timeout=3)
 
     def cancel_refresh(self) -> None:
         """Abandon the running refresh; its results, if any arrive, are dropped."""
@@ -195,17 +225,23 @@ class OrgtopApp(App[int]):
             self.refresh_worker.cancel()
             self.refresh_worker = None
         self.refreshing = False
+        self.refresh_scope = None
         self.header_state = self._header_for(self.snapshot)
 
     @work(exclusive=True, group="refresh", exit_on_error=False)
-    async def _refresh(self, generation: int, force: bool) -> None:
+    async def _refresh(
+        self, generation: int, force: bool, accounts: frozenset[str]
+    ) -> None:
         assert self.backend is not None
 
         def inventory_collected(snapshot: Snapshot) -> None:
             self.post_message(InventoryCollected(snapshot, generation))
 
         future = self.backend.refresh(
-            self.snapshot, force=force, on_inventory=inventory_collected
+            self.snapshot,
+            force=force,
+            on_inventory=inventory_collected,
+            accounts=accounts,
         )
         not_saved = ""
         try:
@@ -289,6 +325,7 @@ class OrgtopApp(App[int]):
         if finished and is_refresh:
             self.refresh_worker = None
             self.refreshing = False
+            self.refresh_scope = None
             self.header_state = self._header_for(self.snapshot)
         if event.state is WorkerState.ERROR and worker.error is not None:
             if is_refresh:

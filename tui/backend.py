@@ -15,7 +15,7 @@ import asyncio
 import concurrent.futures
 import logging
 import threading
-from collections.abc import Callable, Coroutine
+from collections.abc import Callable, Collection, Coroutine
 from typing import Any, TypeVar
 
 from collectors.credentials import MfaCallback
@@ -40,6 +40,7 @@ class Backend:
         self.progress: tuple[int, int] = (0, 0)
         """Tasks done and total of the running refresh, written by the loop."""
         self._loop = asyncio.new_event_loop()
+        self._one_refresh = asyncio.Lock()
         self._thread = threading.Thread(
             target=self._run_loop, name="orgtop-runtime", daemon=True
         )
@@ -66,28 +67,37 @@ class Backend:
         *,
         force: bool = False,
         on_inventory: Callable[[Snapshot], None] | None = None,
+        accounts: Collection[str] = (),
     ) -> concurrent.futures.Future[Snapshot]:
         """Start one refresh (creating the runtime first) and store its snapshot.
 
         ``on_inventory`` is called on the backend's thread with the accounts
-        alone, before the collectors run.
+        alone, before the collectors run; ``accounts`` limits the refresh as
+        in :meth:`~collectors.refresh.Refresher.run`. Cancelling the future
+        abandons the refresh; the next one waits until it has unwound.
         """
-        return self.submit(self._refresh(previous, force, on_inventory))
+        return self.submit(self._refresh(previous, force, on_inventory, accounts))
 
     async def _refresh(
         self,
         previous: Snapshot | None,
         force: bool,
         on_inventory: Callable[[Snapshot], None] | None,
+        accounts: Collection[str],
     ) -> Snapshot:
-        if self.runtime is None:
-            # Starting the demo world takes about a second of CPU; it happens
-            # here so the UI has already painted the stored snapshot.
-            self.runtime = Runtime(self.options, mfa_callback=self.mfa_callback)
-        self.progress = (0, 0)
-        return await self.runtime.refresh(
-            previous, force=force, progress=self._on_progress, on_inventory=on_inventory
-        )
+        async with self._one_refresh:
+            if self.runtime is None:
+                # Starting the demo world takes about a second of CPU; it
+                # happens here so the UI has already painted the stored snapshot.
+                self.runtime = Runtime(self.options, mfa_callback=self.mfa_callback)
+            self.progress = (0, 0)
+            return await self.runtime.refresh(
+                previous,
+                force=force,
+                progress=self._on_progress,
+                on_inventory=on_inventory,
+                accounts=accounts,
+            )
 
     def _on_progress(self, done: int, total: int) -> None:
         self.progress = (done, total)

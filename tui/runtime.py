@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -173,8 +173,9 @@ class Runtime:
         progress: Progress | None = None,
         save: bool = True,
         on_inventory: Callable[[Snapshot], None] | None = None,
+        accounts: Collection[str] = (),
     ) -> Snapshot:
-        """Run one refresh and store it; ``on_inventory`` as in :meth:`Refresher.run`.
+        """Run one refresh and store it; arguments as in :meth:`Refresher.run`.
 
         Raises:
             SnapshotNotSaved: the store could not be opened or written; the
@@ -182,7 +183,11 @@ class Runtime:
         """
         refresher = self.build()
         snapshot = await refresher.run(
-            previous, force=force, progress=progress, on_inventory=on_inventory
+            previous,
+            force=force,
+            progress=progress,
+            on_inventory=on_inventory,
+            accounts=accounts,
         )
         if save:
             try:

@@ -13,7 +13,7 @@ from textual.widgets import Static, TabbedContent, TabPane
 from collectors import registry
 from collectors.model import Account, Severity
 from collectors.snapshot import Snapshot
-from tui.screens.base import DataScreen
+from tui.screens.base import DataScreen, RefreshScope
 from tui.screens.panes import active_pane, pane_tabs, show_panes
 from tui.switch_keys import SWITCH_BINDINGS, RoleSwitchKeys
 from tui.text import SEVERITY_STYLE, cell, env_label, format_age, plural
@@ -172,6 +172,14 @@ class AccountScreen(RoleSwitchKeys, DataScreen):
                 )
             )
         return rows
+
+    def refresh_scope(self) -> RefreshScope | None:
+        """Return this account, or None when the app's snapshot lacks it."""
+        snapshot = self.orgtop.snapshot
+        account = find_account(snapshot, self.argument) if snapshot else None
+        if account is None:
+            return None
+        return RefreshScope(account.name, frozenset({account.id}))
 
     def apply_filter(self, text: str) -> None:
         """Filter the errors table, or the active pane."""

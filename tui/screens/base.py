@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterable
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from textual import on
@@ -34,6 +35,14 @@ log = logging.getLogger(__name__)
 
 COMPACT_FOOTER_WIDTH = 120
 """Below this width the footer drops the spaces between its keys."""
+
+
+@dataclass(frozen=True)
+class RefreshScope:
+    """The accounts a refresh started from a screen covers, and their label."""
+
+    label: str
+    account_ids: frozenset[str]
 
 
 class DataScreen(Screen[None]):
@@ -117,9 +126,14 @@ class DataScreen(Screen[None]):
         footer.compact = narrow
         footer.show_command_palette = not narrow
 
+    def refresh_scope(self) -> RefreshScope | None:
+        """Return the accounts ``r`` refreshes on this screen; None means all."""
+        return None
+
     def on_screen_resume(self) -> None:
         """Catch up with a refresh that finished while another screen was on top."""
         self.paint()
+        self.orgtop.screen_shown(self)
 
     def action_back(self) -> None:
         """Clear the filter, or else go back to the previous screen."""

@@ -13,7 +13,7 @@ from collectors.model import Account, Severity
 from collectors.snapshot import Snapshot
 from tui.columns import contributors
 from tui.matrix import contribute, env_sort_key, errors_by_account
-from tui.screens.base import DataScreen
+from tui.screens.base import DataScreen, RefreshScope
 from tui.screens.panes import active_pane, pane_tabs, show_panes
 from tui.text import PRODUCTION_MARK, SEVERITY_STYLE, cell, env_label, plural
 from tui.views import register_view
@@ -72,6 +72,15 @@ class TeamScreen(DataScreen):
                 table.select_key(first)
             self.env = ""
         show_panes(self, snapshot, self.accounts)
+
+    def refresh_scope(self) -> RefreshScope | None:
+        """Return the team's accounts in the app's snapshot, or None without any."""
+        snapshot = self.orgtop.snapshot
+        team = find_team(snapshot, self.team) if snapshot else None
+        if snapshot is None or team is None:
+            return None
+        ids = frozenset(a.id for a in snapshot.accounts if a.team == team)
+        return RefreshScope(f"team {team}", ids)
 
     def _summary(self, snapshot: Snapshot) -> str:
         if not self.accounts:

@@ -24,6 +24,8 @@ class HeaderState:
     mode: str = ""
     """``demo``, ``offline`` or empty."""
     refreshing: bool = False
+    scope: str = ""
+    """The team or account being refreshed, or empty for every account."""
     done: int = 0
     total: int = 0
     note: str = ""
@@ -109,7 +111,8 @@ class StatusHeader(Horizontal):
         count = self.query_one("#count", Label)
         if state.refreshing:
             bar.update(total=state.total or None, progress=state.done)
-            count.update(f"{state.done}/{state.total}" if state.total else "starting")
+            progress = f"{state.done}/{state.total}" if state.total else "starting"
+            count.update(f"{state.scope} {progress}" if state.scope else progress)
         else:
             count.update("")
         self._tick()
