@@ -73,8 +73,12 @@ async def run_jobs(
     concurrency: int,
     timeout: float,
     progress: Progress | None = None,
+    on_outcome: Callable[[Outcome], None] | None = None,
 ) -> list[Outcome]:
-    """Run every job concurrently and return one outcome per job, in order."""
+    """Run every job concurrently and return one outcome per job, in order.
+
+    ``on_outcome`` is called with each outcome as soon as its job ends.
+    """
     semaphore = asyncio.Semaphore(concurrency)
     done = 0
     total = len(jobs)
@@ -86,6 +90,8 @@ async def run_jobs(
         async with semaphore:
             outcome = await _attempt(job, timeout)
         done += 1
+        if on_outcome:
+            on_outcome(outcome)
         if progress:
             progress(done, total)
         return outcome

@@ -24,9 +24,10 @@ from collectors.clients import ClientFactory
 from collectors.config import Config
 from collectors.credentials import RoleSessions, SourceIdentity
 from collectors.errors import CredentialError, RefreshError, classify
-from collectors.fanout import Job, Outcome, Progress, RateLimiter, run_jobs
-from collectors.model import Account, ErrorRecord, State, StateRecord, utcnow
-from collectors.registry import Collector, Scope, TaskContext, TaskResult
+from collectors.fanout import Job, Progress, RateLimiter, run_jobs
+from collectors.merge import Plan, SectionTracker, carry_over
+from collectors.model import Account, State, StateRecord, utcnow
+from collectors.registry import Collector, Scope, TaskContext
 from collectors.snapshot import Snapshot
 
 log = logging.getLogger(__name__)
@@ -77,6 +78,7 @@ class Refresher:
         only: Sequence[str] = (),
         progress: Progress | None = None,
         on_inventory: Callable[[Snapshot], None] | None = None,
+        on_sections: Callable[[Snapshot], None] | None = None,
         accounts: Collection[str] = (),
     ) -> Snapshot:
         """Run one refresh and return its snapshot; never raises for one account.
@@ -84,7 +86,9 @@ class Refresher:
         ``on_inventory`` receives a copy of the snapshot with accounts, states
         and inventory errors but no collector sections, as soon as the
         inventory is known, so a screen can show the accounts while the
-        collectors run.
+        collectors run. ``on_sections`` receives the snapshot so far each time
+        a collector's last task ends (see :class:`~collectors.merge.SectionTracker`);
+        a refresh of some accounts does not call it.
 
         ``accounts`` (ids) limits the refresh to those accounts: the previous
         inventory is reused, only :attr:`Collector.partial` collectors run,
@@ -111,7 +115,7 @@ class Refresher:
             assert previous is not None
             log.info("refresh %d covers %d accounts", generation, len(refreshed))
             source_arn = await self._source_arn()
-            snapshot = _partial_snapshot(
+            snapshot = carry_over(
                 previous, refreshed, {c.name for c in chosen}, source_arn, now
             )
             snapshot.generation = generation
@@ -126,14 +130,23 @@ class Refresher:
             plans = await self._plan(
                 chosen, snapshot, snapshot.accounts, previous, management, now, force
             )
-        jobs = [job for _, job_list, _ in plans for job in job_list]
-        outcomes = await run_jobs(
+        jobs = [job for plan in plans for job in plan.jobs]
+        tracker = SectionTracker(
+            plans,
+            snapshot,
+            previous,
+            refreshed,
+            self.config,
+            on_sections if refreshed is None else None,
+        )
+        await run_jobs(
             jobs,
             concurrency=self.config.concurrency,
             timeout=self.config.task_timeout,
             progress=progress,
+            on_outcome=tracker.add,
         )
-        self._merge(plans, outcomes, snapshot, previous, refreshed)
+        tracker.finish()
         await self.factory.close_retired()
 
         attempts = self.factory.counter.attempts - before_attempts
@@ -278,8 +291,8 @@ class Refresher:
         management: str,
         now: datetime,
         force: bool,
-    ) -> list[tuple[Collector, list[Job], dict[str, Any] | None]]:
-        plans: list[tuple[Collector, list[Job], dict[str, Any] | None]] = []
+    ) -> list[Plan]:
+        plans: list[Plan] = []
         for collector in chosen:
             settings = self.config.settings_for(collector.name)
             reason = collector.disabled_reason(settings)
@@ -291,7 +304,7 @@ class Refresher:
             prior = previous.sections.get(collector.name) if previous else None
             fresh = _fresh(prior, collector.ttl_for(settings), now)
             if fresh and prior and not force and collector.reusable(prior, settings):
-                plans.append((collector, [], prior))
+                plans.append(Plan(collector, [], prior))
                 continue
             shared: dict[str, Any] = {}
             org_context = self._context(
@@ -304,7 +317,7 @@ class Refresher:
             except Exception as error:  # noqa: BLE001 - shown as the collector's error
                 log.warning("%s: prepare failed: %s", collector.name, error)
             jobs = self._jobs(collector, targets, management, settings, prior, now, force, shared)
-            plans.append((collector, jobs, None))
+            plans.append(Plan(collector, jobs))
         return plans
 
     def _jobs(
@@ -365,81 +378,6 @@ class Refresher:
         return TaskContext(
             collector.name, account, region, settings, prior, now, force, caller, shared
         )
-
-    def _merge(
-        self,
-        plans: Sequence[tuple[Collector, list[Job], dict[str, Any] | None]],
-        outcomes: Sequence[Outcome],
-        snapshot: Snapshot,
-        previous: Snapshot | None,
-        refreshed: frozenset[str] | None,
-    ) -> None:
-        by_job = {id(outcome.job): outcome for outcome in outcomes}
-        for collector, jobs, reused in plans:
-            if reused is not None:
-                snapshot.sections[collector.name] = reused
-                continue
-            results = []
-            for job in jobs:
-                outcome = by_job[id(job)]
-                if outcome.error:
-                    snapshot.errors.append(outcome.error)
-                elif outcome.state:
-                    snapshot.states.append(outcome.state)
-                else:
-                    results.append(TaskResult(job.account_id, job.region, outcome.data))
-            prior = previous.sections.get(collector.name) if previous else None
-            settings = self.config.settings_for(collector.name)
-            try:
-                section = collector.merge(results, prior, snapshot.accounts, settings)
-                if refreshed is not None and prior:
-                    section = collector.keep_outside(section, prior, refreshed)
-            except Exception:  # noqa: BLE001 - a bad merge must not lose the rest
-                log.exception("%s: merging results failed", collector.name)
-                continue
-            section.setdefault("fetched_at", snapshot.generated_at.isoformat())
-            snapshot.sections[collector.name] = section
-
-
-def _partial_snapshot(
-    previous: Snapshot,
-    refreshed: frozenset[str],
-    running: set[str],
-    source_arn: str,
-    now: datetime,
-) -> Snapshot:
-    """Start a refresh of ``refreshed`` accounts from the previous snapshot.
-
-    Errors and states are carried over unless a ``running`` collector will
-    report them again: its records for refreshed accounts and its
-    organization-wide ones (such as "not configured").
-    """
-
-    def kept(record: ErrorRecord | StateRecord) -> bool:
-        if record.collector not in running:
-            return True
-        return bool(record.account_id) and record.account_id not in refreshed
-
-    sections = {
-        name: section
-        for name, section in previous.sections.items()
-        if name not in running
-    }
-    return Snapshot(
-        generated_at=now,
-        organization_id=previous.organization_id,
-        source=source_arn,
-        accounts=list(previous.accounts),
-        errors=[error for error in previous.errors if kept(error)],
-        states=[state for state in previous.states if kept(state)],
-        stats={
-            "inventory_details_fetched_at": previous.stats.get(
-                "inventory_details_fetched_at", 0
-            )
-        },
-        sections=sections,
-        demo=previous.demo,
-    )
 
 
 def _bind(collector: Collector, context: TaskContext) -> Callable[[], Any]:

@@ -93,3 +93,38 @@ async def test_partial_without_previous_is_full(refresher: Refresher) -> None:
     assert "accounts_refreshed" not in snapshot.stats
     assert len(snapshot.accounts) == 12
     assert snapshot.stats["server_requests"]["organizations.ListAccounts"] >= 1
+
+
+async def test_sections_reported_as_collectors_end(refresher: Refresher) -> None:
+    reported: list[Snapshot] = []
+    final = await refresher.run(on_sections=reported.append)
+
+    sizes = [len(snapshot.sections) for snapshot in reported]
+    assert sizes == sorted(sizes)
+    assert sizes[0] >= 1
+    assert reported[-1].sections == final.sections
+    assert sorted(map(str, reported[-1].errors)) == sorted(map(str, final.errors))
+
+
+async def test_unfinished_sections_keep_previous(refresher: Refresher) -> None:
+    first = await refresher.run()
+    reported: list[Snapshot] = []
+    await refresher.run(first, on_sections=reported.append)
+
+    assert set(reported[0].sections) == set(first.sections)
+    changed = [
+        name
+        for name, section in reported[0].sections.items()
+        if section is not first.sections[name]
+    ]
+    assert len(changed) == 1
+
+
+async def test_partial_refresh_reports_no_sections(refresher: Refresher) -> None:
+    first = await refresher.run()
+    reported: list[Snapshot] = []
+    await refresher.run(
+        first, accounts=[first.accounts[1].id], on_sections=reported.append
+    )
+
+    assert reported == []
