@@ -67,22 +67,26 @@ class Backend:
         *,
         force: bool = False,
         on_inventory: Callable[[Snapshot], None] | None = None,
+        on_sections: Callable[[Snapshot], None] | None = None,
         accounts: Collection[str] = (),
     ) -> concurrent.futures.Future[Snapshot]:
         """Start one refresh (creating the runtime first) and store its snapshot.
 
-        ``on_inventory`` is called on the backend's thread with the accounts
-        alone, before the collectors run; ``accounts`` limits the refresh as
-        in :meth:`~collectors.refresh.Refresher.run`. Cancelling the future
-        abandons the refresh; the next one waits until it has unwound.
+        The callbacks run on the backend's thread, and with ``accounts`` mean
+        what they mean for :meth:`~collectors.refresh.Refresher.run`.
+        Cancelling the future abandons the refresh; the next one waits until
+        it has unwound.
         """
-        return self.submit(self._refresh(previous, force, on_inventory, accounts))
+        return self.submit(
+            self._refresh(previous, force, on_inventory, on_sections, accounts)
+        )
 
     async def _refresh(
         self,
         previous: Snapshot | None,
         force: bool,
         on_inventory: Callable[[Snapshot], None] | None,
+        on_sections: Callable[[Snapshot], None] | None,
         accounts: Collection[str],
     ) -> Snapshot:
         async with self._one_refresh:
@@ -96,6 +100,7 @@ class Backend:
                 force=force,
                 progress=self._on_progress,
                 on_inventory=on_inventory,
+                on_sections=on_sections,
                 accounts=accounts,
             )
 

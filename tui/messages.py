@@ -29,6 +29,14 @@ class InventoryCollected(Message):
 
 
 @dataclass
+class SectionsCollected(Message):
+    """A collector of a running refresh finished; the snapshot so far."""
+
+    snapshot: Snapshot
+    generation: int
+
+
+@dataclass
 class MfaRequested(Message):
     """The source profile needs an MFA code; resolve ``answer`` with it or None."""
 

@@ -173,6 +173,7 @@ class Runtime:
         progress: Progress | None = None,
         save: bool = True,
         on_inventory: Callable[[Snapshot], None] | None = None,
+        on_sections: Callable[[Snapshot], None] | None = None,
         accounts: Collection[str] = (),
     ) -> Snapshot:
         """Run one refresh and store it; arguments as in :meth:`Refresher.run`.
@@ -187,6 +188,7 @@ class Runtime:
             force=force,
             progress=progress,
             on_inventory=on_inventory,
+            on_sections=on_sections,
             accounts=accounts,
         )
         if save:

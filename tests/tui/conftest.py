@@ -13,6 +13,7 @@ import pytest
 from textual.pilot import Pilot
 
 from collectors.config import load_config
+from collectors.demo.faults import FaultRule
 from collectors.snapshot import Snapshot
 from collectors.store import Store
 from tests.conftest import SMALL
@@ -107,3 +108,42 @@ def store_with(path: Path, snapshot: Snapshot) -> Path:
     store.save(snapshot)
     store.close()
     return path
+
+
+PATIENT_CONFIG = """
+[fanout]
+task_timeout = 600
+"""
+"""A task timeout far beyond any test, so only cancelling ends a hanging task."""
+
+
+def patient_app(tmp_path: Path) -> OrgtopApp:
+    """Build a live app on the small scenario whose tasks never time out."""
+    config = tmp_path / "config.toml"
+    config.write_text(PATIENT_CONFIG)
+    app = live_app(SMALL, tmp_path / "store.sqlite3")
+    app.options.config = config
+    return app
+
+
+def hang(app: OrgtopApp, service: str, operation: str, account_id: str) -> FaultRule:
+    """Make one operation in one account of the app's demo world hang from now on."""
+    assert app.backend is not None and app.backend.runtime is not None
+    rule = FaultRule(
+        index=99, service=service, operation=operation, account=account_id, hang=True
+    )
+    app.backend.runtime.world.scenario.faults.append(rule)
+    return rule
+
+
+def account_id(app: OrgtopApp, name: str) -> str:
+    """Return the id of the account called ``name`` in the app's snapshot."""
+    assert app.snapshot is not None
+    account = app.snapshot.account(name)
+    assert account is not None
+    return account.id
+
+
+def messages(app: OrgtopApp) -> list[str]:
+    """Return the texts of the app's notifications so far."""
+    return [notice.message for notice in app._notifications]

@@ -4,52 +4,20 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from collectors.demo.faults import FaultRule
 from tests.conftest import SMALL
-from tests.tui.conftest import live_app, running, wait_until
+from tests.tui.conftest import (
+    account_id,
+    hang,
+    live_app,
+    messages,
+    patient_app,
+    running,
+    wait_until,
+)
 from tui.app import OrgtopApp
 from tui.screens.account import AccountScreen
 from tui.screens.overview import OverviewScreen
 from tui.screens.team import TeamScreen
-
-PATIENT_CONFIG = """
-[fanout]
-task_timeout = 600
-"""
-"""A task timeout far beyond the test, so only cancelling ends a hanging task."""
-
-
-def messages(app: OrgtopApp) -> list[str]:
-    return [notice.message for notice in app._notifications]
-
-
-def account_id(app: OrgtopApp, name: str) -> str:
-    assert app.snapshot is not None
-    account = app.snapshot.account(name)
-    assert account is not None
-    return account.id
-
-
-def hang_reach(app: OrgtopApp, account: str) -> FaultRule:
-    """Make the reach check of ``account`` hang from now on."""
-    assert app.backend is not None and app.backend.runtime is not None
-    rule = FaultRule(
-        index=99,
-        service="sts",
-        operation="GetCallerIdentity",
-        account=account,
-        hang=True,
-    )
-    app.backend.runtime.world.scenario.faults.append(rule)
-    return rule
-
-
-def patient_app(tmp_path: Path) -> OrgtopApp:
-    config = tmp_path / "config.toml"
-    config.write_text(PATIENT_CONFIG)
-    app = live_app(SMALL, tmp_path / "store.sqlite3")
-    app.options.config = config
-    return app
 
 
 async def test_team_refresh_covers_team(tmp_path: Path) -> None:
@@ -82,7 +50,7 @@ async def test_leaving_team_abandons_refresh(tmp_path: Path) -> None:
     async with running(app) as pilot:
         await wait_until(pilot, lambda: app.started and not app.refreshing)
         before = app.snapshot
-        rule = hang_reach(app, account_id(app, "payments-prod"))
+        rule = hang(app, "sts", "GetCallerIdentity", account_id(app, "payments-prod"))
 
         app.run_command("team payments")
         await wait_until(pilot, lambda: isinstance(app.screen, TeamScreen))
@@ -113,7 +81,7 @@ async def test_account_of_team_keeps_refresh(tmp_path: Path) -> None:
     app = patient_app(tmp_path)
     async with running(app) as pilot:
         await wait_until(pilot, lambda: app.started and not app.refreshing)
-        hang_reach(app, account_id(app, "payments-prod"))
+        hang(app, "sts", "GetCallerIdentity", account_id(app, "payments-prod"))
 
         app.run_command("team payments")
         await wait_until(pilot, lambda: isinstance(app.screen, TeamScreen))
