@@ -255,10 +255,15 @@ def partial_failure(error: ClientError) -> Classified:
     """Classify a failed call that leaves only some values of a task unknown.
 
     A disabled region is a state of the whole task and expired credentials
-    are renewed by the fan-out, so both are raised again.
+    are renewed by the fan-out, so both are raised again. So is throttling
+    that outlasted botocore's retries: the next service's read would wait
+    through the same backoff, and a dozen of them overrun the task timeout.
     """
     result = classify(error)
-    if result.state is not None or result.kind is ErrorKind.EXPIRED_CREDENTIALS:
+    if result.state is not None or result.kind in (
+        ErrorKind.EXPIRED_CREDENTIALS,
+        ErrorKind.THROTTLED,
+    ):
         raise error
     return result
 

@@ -363,3 +363,24 @@ def test_unknown_service_alerts_unknown(tmp_path, capsys) -> None:
     assert status == 3
     assert "quota service 'ec22' was not found in any region" in out
     assert "no quota could be read in any account" in out
+
+
+def test_throttled_values_fail_as_throttled(tmp_path: Path, capsys) -> None:
+    scenario = tmp_path / "throttled.toml"
+    scenario.write_text(
+        SMALL.read_text()
+        + '\n[[fault]]\nservice = "service-quotas"\noperation = "ListServiceQuotas"\n'
+        'account = "search-prod"\nerror = "ThrottlingException"\n'
+    )
+    config = tmp_path / "config.toml"
+    config.write_text("[fanout]\nmax_attempts = 2\n")
+    status = main(
+        ["collect", "--json", "--demo-scenario", str(scenario), "--config",
+         str(config), "--store", str(tmp_path / "s.db")]
+    )
+    errors = json.loads(capsys.readouterr().out)["errors"]
+    quota_errors = [e for e in errors if e["collector"] == "quotas"]
+    assert status == 1
+    assert quota_errors
+    assert {e["kind"] for e in quota_errors} == {"throttled"}
+    assert {e["operation"] for e in quota_errors} == {"ListServiceQuotas"}
