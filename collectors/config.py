@@ -8,6 +8,7 @@ Each collector reads its own section (``[cost]``, ``[quotas]``...) through
 
 from __future__ import annotations
 
+import math
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -15,7 +16,7 @@ from typing import Any
 
 import platformdirs
 
-from collectors import registry
+from collectors import awsnames, registry
 from collectors.errors import ConfigError
 from collectors.switch.settings import SwitchSettings, parse_switch_settings
 from collectors.tomlcheck import Table, load
@@ -29,6 +30,8 @@ DEFAULT_NAME_PATTERN = (
 )
 ORG_TEAM = "org"
 """Team of the management and identity accounts when no rule maps them."""
+MAX_CONCURRENCY = 500
+"""Each running task holds a connection; Linux allows 1,024 open files by default."""
 
 
 def default_config_path() -> Path:
@@ -145,9 +148,11 @@ def _parse_aws(aws: Table, config: Config) -> None:
     config.home_region = aws.get("home_region", str, config.home_region)
     config.regions = aws.strings("regions")
     for region in [config.home_region, *config.regions]:
-        if not re.fullmatch(r"[a-z]{2}(-gov)?-[a-z]+-\d", region):
-            key = "home_region" if region == config.home_region else "regions"
+        key = "home_region" if region == config.home_region else "regions"
+        if not re.fullmatch(r"[a-z]{2}(-[a-z]+)+-\d", region):
             raise aws.error(key, f"{region!r} is not an AWS region name like us-east-1")
+        if region not in awsnames.known_regions():
+            raise aws.error(key, awsnames.unknown_region_hint(region))
     config.role_duration = aws.get("role_duration", int, 3600)
     if not 900 <= config.role_duration <= 43200:
         raise aws.error("role_duration", "must be between 900 and 43200 seconds")
@@ -212,9 +217,11 @@ def _parse_fanout(fanout: Table, config: Config) -> None:
     config.concurrency = fanout.get("concurrency", int, config.concurrency)
     if config.concurrency < 1:
         raise fanout.error("concurrency", "must be 1 or more")
+    if config.concurrency > MAX_CONCURRENCY:
+        raise fanout.error("concurrency", f"must be {MAX_CONCURRENCY} or less")
     config.task_timeout = fanout.get("task_timeout", float, config.task_timeout)
-    if config.task_timeout <= 0:
-        raise fanout.error("task_timeout", "must be more than 0 seconds")
+    if not math.isfinite(config.task_timeout) or config.task_timeout <= 0:
+        raise fanout.error("task_timeout", "must be a number of seconds above 0")
     config.retry_mode = fanout.get("retry_mode", str, config.retry_mode)
     if config.retry_mode not in ("standard", "adaptive", "legacy"):
         raise fanout.error("retry_mode", "must be standard, adaptive or legacy")
@@ -229,7 +236,11 @@ def _parse_fanout(fanout: Table, config: Config) -> None:
             raise limits.error(
                 key, "keys are service.Operation or service.*, e.g. \"ce.*\""
             )
-        if rate < 0:
+        if service not in awsnames.known_services():
+            raise limits.error(
+                key, f"{service!r} is not a botocore service name such as ce or sts"
+            )
+        if not math.isfinite(rate) or rate < 0:
             raise limits.error(key, "must be zero or more requests a second (0: none)")
         config.rate_limits[key] = rate
     limits.done()

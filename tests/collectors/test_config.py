@@ -150,3 +150,33 @@ def test_mapping_name_pattern_last(rules) -> None:
 def test_mapping_unmatched_is_unassigned(rules) -> None:
     account = Account("555555555555", "sandbox-hackathon")
     assert map_account(account, rules) == ("unassigned", "unassigned", "none")
+
+
+@pytest.mark.parametrize(
+    ("text", "key", "message"),
+    [
+        ('[aws]\nhome_region = "us-east-7"\n', "aws.home_region", "not an AWS region"),
+        ('[aws]\nregions = ["us-eest-1"]\n', "aws.regions", "not an AWS region"),
+        ("[fanout]\ntask_timeout = nan\n", "fanout.task_timeout", "above 0"),
+        ("[fanout]\ntask_timeout = inf\n", "fanout.task_timeout", "above 0"),
+        ("[fanout]\nconcurrency = 100000\n", "fanout.concurrency", "or less"),
+        (
+            '[fanout.rate_limits]\n"sevice-quotas.*" = 3\n',
+            'fanout.rate_limits.sevice-quotas.*',
+            "not a botocore service",
+        ),
+    ],
+)
+def test_implausible_values_rejected(
+    tmp_path: Path, text: str, key: str, message: str
+) -> None:
+    path = write(tmp_path, text)
+    with pytest.raises(ConfigError, match=message) as caught:
+        load_config(path)
+    assert caught.value.key == key
+    assert caught.value.line == 2
+
+
+def test_other_partition_regions_accepted(tmp_path: Path) -> None:
+    path = write(tmp_path, '[aws]\nregions = ["us-gov-west-1", "cn-north-1"]\n')
+    assert load_config(path).regions == ["us-gov-west-1", "cn-north-1"]
