@@ -135,7 +135,13 @@ class Store:
         except sqlite3.DatabaseError as error:
             if isinstance(error, sqlite3.OperationalError) and not self.path.exists():
                 raise StoreError(
-                    f"cannot open the store {self.path}: {error}"
+                    f"cannot open the store {self.path}: {error}; check that its "
+                    "directory is writable or choose another with --store"
+                ) from None
+            if self.path.is_dir():
+                raise StoreError(
+                    f"the store {self.path} is a directory; give a file path "
+                    "with --store"
                 ) from None
             if _is_access_problem(error):
                 raise StoreError(

@@ -179,6 +179,12 @@ def _fail(message: str, status: int) -> int:
 def _run_tui(options: Options) -> int:
     from tui.app import run_app
 
+    if not (sys.stdin.isatty() and sys.stdout.isatty()):
+        return _fail(
+            "the dashboard needs a terminal; in scripts and pipes use "
+            "`orgtop collect --json` or `orgtop check`",
+            USAGE_ERROR,
+        )
     return run_app(options)
 
 

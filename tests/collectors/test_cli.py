@@ -221,3 +221,20 @@ def test_collect_without_store_prints_data(
     assert len(json.loads(out)["accounts"]) == 12
     assert err.count("snapshot not saved") == 1
     assert "Traceback" not in err
+
+
+def test_dashboard_needs_terminal(capsys: pytest.CaptureFixture[str]) -> None:
+    status, out, err = run(capsys, "--demo")
+    assert status == 2
+    assert out == ""
+    assert "needs a terminal" in err
+
+
+def test_store_directory_path_is_clear(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    status, _, err = run(
+        capsys, "collect", "--demo-scenario", str(SMALL), "--store", str(tmp_path)
+    )
+    assert status == 1
+    assert "is a directory; give a file path with --store" in err
