@@ -1,4 +1,4 @@
-"""AWS region and service names as the installed botocore knows them.
+"""AWS region and service names from the installed botocore's data.
 
 Config values are checked against these lists so a typo such as
 ``us-eest-1`` or ``sevice-quotas.*`` is an error at start-up instead of
