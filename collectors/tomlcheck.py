@@ -106,10 +106,12 @@ class Table:
         """Build a :class:`ConfigError` for ``key`` of this table."""
         full = f"{self.where}.{key}" if self.where else key
         line = locate(self.text, self.where, key)
-        if line is None and self.where:
-            # An inline table ({ ... }) has no header: point at its own key.
-            parent, _, name = self.where.rpartition(".")
-            line = locate(self.text, parent, re.sub(r"\[\d+\]$", "", name))
+        where = self.where
+        while line is None and where:
+            # An inline table ({ ... }) has no header: point at the key that
+            # holds it, however deeply it is nested.
+            where, _, name = where.rpartition(".")
+            line = locate(self.text, where, re.sub(r"\[\d+\]$", "", name))
         return ConfigError(self.path, message, key=full, line=line)
 
     def has(self, key: str) -> bool:

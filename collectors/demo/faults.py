@@ -169,10 +169,19 @@ def parse_fault(table: Table, scenario: Scenario, lenient: bool = False) -> Faul
     effects = sum([bool(rule.error), bool(rule.latency_ms), rule.hang])
     if effects != 1 and not rule.sequence:
         raise table.error("error", "give exactly one of error, latency_ms or hang")
-    for code in [rule.error, *rule.sequence]:
-        if code and code not in (OK, "fault") and code not in ERRORS:
-            known = ", ".join(sorted(ERRORS))
-            raise table.error("error", f"unknown error code {code!r}; known: {known}")
+    known = ", ".join(sorted(ERRORS))
+    if rule.error and rule.error not in (OK, "fault") and rule.error not in ERRORS:
+        raise table.error("error", f"unknown error code {rule.error!r}; known: {known}")
+    for code in rule.sequence:
+        if code not in (OK, "fault") and code not in ERRORS:
+            raise table.error(
+                "sequence",
+                f"unknown outcome {code!r}; use {OK!r} for an answer or one of: {known}",
+            )
+    if rule.max_consecutive != 2 and not rule.rate:
+        raise table.error(
+            "max_consecutive", "applies only with rate; add rate or remove it"
+        )
     if not 0 <= rule.rate <= 1:
         raise table.error("rate", "must be between 0 and 1")
     return rule

@@ -55,6 +55,8 @@ def test_unknown_key_names_line_and_key(tmp_path: Path) -> None:
         ("[quotas]\n[quotas.bogus]\nx = 1\n", "quotas.bogus", 2),
         ('[fanout]\nconcurrency = 4\nrate_limits = { "ce.*" = 1, x = 2 }\n',
          "fanout.rate_limits.x", 3),
+        ('[mapping]\naccounts = { 777788889999 = { team = "a", envv = "p" } }\n',
+         "mapping.accounts.777788889999.envv", 2),
     ],
 )
 def test_unknown_table_names_line(

@@ -111,3 +111,21 @@ def test_fault_that_cannot_match_rejected(tmp_path: Path, rule: str, message: st
     path.write_text(SMALL.read_text() + f"\n[[fault]]\n{rule}\n")
     with pytest.raises(ConfigError, match=message):
         load_scenario(path)
+
+
+@pytest.mark.parametrize(
+    ("rule", "key", "message"),
+    [
+        ('sequence = ["Throttling", "okay"]', "sequence", "use 'ok' for an answer"),
+        ('error = "Throttling"\nmax_consecutive = 3', "max_consecutive", "only with rate"),
+    ],
+)
+def test_fault_pattern_errors_name_key(
+    tmp_path: Path, rule: str, key: str, message: str
+) -> None:
+    path = tmp_path / "fault.toml"
+    path.write_text(SMALL.read_text() + f"\n[[fault]]\n{rule}\n")
+    with pytest.raises(ConfigError, match=message) as caught:
+        load_scenario(path)
+    assert caught.value.key == f"fault[0].{key}"
+    assert caught.value.line is not None
