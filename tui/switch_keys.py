@@ -273,6 +273,8 @@ class RoleSwitchKeys:
                 f"Exports: {switched.role.name} in {switched.account.name} "
                 f"until {switched.expires_at}",
                 text,
-                "Sent to the terminal's clipboard; paste into a shell. escape closes.",
+                "Sent to the terminal's clipboard; paste into a shell. Long lines "
+                "scroll sideways (arrows, end). escape closes.",
+                soft_wrap=False,
             )
         )

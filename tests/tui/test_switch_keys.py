@@ -191,16 +191,16 @@ def fetch(url: str) -> str:
         return answer.read().decode()
 
 
+def no_browser() -> webbrowser.BaseBrowser:
+    raise webbrowser.Error("no browser")
+
+
 async def test_console_without_browser_shows_url(
     app: tuple[OrgtopApp, Pilot],
     monkeypatch: pytest.MonkeyPatch,
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     orgtop, pilot = app
-
-    def no_browser() -> webbrowser.BaseBrowser:
-        raise webbrowser.Error("no browser")
-
     monkeypatch.setattr(webbrowser, "get", no_browser)
     await open_account(orgtop, pilot, "payments-prod")
 
@@ -212,6 +212,88 @@ async def test_console_without_browser_shows_url(
     assert ":role/ReadOnly" in page
     assert orgtop.clipboard == url
     assert url.rsplit("SigninToken=", 1)[1] not in caplog.text
+
+
+CONSOLE_WARNING = (
+    "No browser found. The URL was sent to the terminal's clipboard; it signs "
+    "in without a password for 15 minutes, so share it with no one. escape closes."
+)
+FRAME = " █▀▄▊▎▔▁▂▃▄▅▆▇"
+"""Border, padding and scrollbar characters around the text of a dialog."""
+
+
+def screen_rows(app: OrgtopApp) -> list[str]:
+    """Return the rows of the top screen as painted, without their frame."""
+    # NOTE: reads Textual's private compositor (textual 8.2), because the
+    # public export_screenshot() returns SVG, whose rows would need parsing.
+    strips = app.screen._compositor.render_strips()
+    return [strip.text.strip(FRAME) for strip in strips]
+
+
+def shown_words(app: OrgtopApp) -> str:
+    """Return the words on screen in reading order, row breaks as spaces."""
+    return " ".join(" ".join(screen_rows(app)).split())
+
+
+async def test_console_warning_fits_80_and_160(
+    app: tuple[OrgtopApp, Pilot], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    orgtop, pilot = app
+    monkeypatch.setattr(webbrowser, "get", no_browser)
+    await pilot.resize_terminal(80, 24)
+    await open_account(orgtop, pilot, "payments-prod")
+
+    await pick(pilot, orgtop, "c", "ReadOnly")
+    await secret_text(pilot, orgtop)
+    await pilot.pause()
+    small = shown_words(orgtop)
+    await pilot.resize_terminal(160, 48)
+    await pilot.pause()
+    large = shown_words(orgtop)
+
+    assert CONSOLE_WARNING in small
+    assert CONSOLE_WARNING in large
+
+
+async def test_exports_keep_each_line_whole(app: tuple[OrgtopApp, Pilot]) -> None:
+    orgtop, pilot = app
+    await pilot.resize_terminal(80, 24)
+    await open_account(orgtop, pilot, "search-dev")
+
+    await pick(pilot, orgtop, "e", "Developer")
+    text = await secret_text(pilot, orgtop)
+    await pilot.pause()
+    area = orgtop.screen.query_one(TextArea)
+    rows = screen_rows(orgtop)
+    token_rows = [row for row in rows if "AWS_SESSION_TOKEN=" in row]
+    secret_rows = [row for row in rows if "AWS_SECRET_ACCESS_KEY=" in row]
+
+    assert area.wrapped_document.height == area.document.line_count
+    assert len(token_rows) == 1
+    assert token_rows[0].startswith("export AWS_SESSION_TOKEN=")
+    assert len(secret_rows) == 1
+    assert secret_rows[0].startswith("export AWS_SECRET_ACCESS_KEY=")
+    assert "export" not in rows
+    assert orgtop.clipboard == text
+
+
+async def test_picker_spells_power_user(app: tuple[OrgtopApp, Pilot]) -> None:
+    orgtop, pilot = app
+    await open_account(orgtop, pilot, "payments-dev")
+
+    await pilot.press("e")
+    await wait_until(pilot, lambda: isinstance(orgtop.screen, RolePickerScreen))
+    options = orgtop.screen.query_one(OptionList)
+    labels = {
+        str(option.id): str(option.prompt)
+        for option in (
+            options.get_option_at_index(i) for i in range(options.option_count)
+        )
+    }
+    await pilot.press("escape")
+
+    assert labels["Developer"].split()[1] == "power-user"
+    assert labels["ReadOnly"].split()[1] == "read-only"
 
 
 async def test_shell_key_without_terminal_notifies(

@@ -16,6 +16,14 @@ from textual.widgets.option_list import Option
 from collectors.model import Account
 from collectors.switch.roles import OfferedRole
 
+LEVEL_LABELS = {"unknown": "unknown level"}
+"""Picker labels that differ from the level as the access screens spell it."""
+
+
+def level_label(role: OfferedRole) -> str:
+    """Return a role's level as ``:access`` and the config spell it (``power-user``)."""
+    return LEVEL_LABELS.get(role.level, role.level)
+
 
 class RolePickerScreen(ModalScreen[OfferedRole | None]):
     """Lists the roles offered in an account; dismisses with the chosen one or None."""
@@ -66,7 +74,7 @@ class RolePickerScreen(ModalScreen[OfferedRole | None]):
 
     def _option(self, role: OfferedRole, width: int) -> Option:
         label = Text.assemble(
-            (role.name.ljust(width), "bold"), (role.level_words.ljust(16), "dim")
+            (role.name.ljust(width), "bold"), (level_label(role).ljust(16), "dim")
         )
         if self.production and role.level != "read-only":
             label.append("asks first", style="red")
@@ -147,21 +155,36 @@ class SecretTextScreen(ModalScreen[None]):
         height: auto;
         max-height: 16;
     }
+    /* Docked, so a short terminal cuts the text (which is on the clipboard)
+       rather than the hint, which may carry a security warning. */
+    SecretTextScreen .dialog-hint {
+        width: 100%;
+        dock: bottom;
+    }
     """
     BINDINGS = [Binding("escape", "close", "Close")]
 
-    def __init__(self, title: str, text: str, hint: str) -> None:
-        """Show ``text`` under ``title``, with ``hint`` below it."""
+    def __init__(
+        self, title: str, text: str, hint: str, *, soft_wrap: bool = True
+    ) -> None:
+        """Show ``text`` under ``title``, with ``hint`` below it.
+
+        With ``soft_wrap`` off, each line of ``text`` stays one row on the
+        screen and scrolls sideways, so a shell command is never split.
+        """
         super().__init__()
         self.title_text = title
         self.text = text
         self.hint = hint
+        self.soft_wrap = soft_wrap
 
     def compose(self) -> ComposeResult:
         """Lay out the title, the read-only text and the hint."""
         with Vertical(id="secret-dialog", classes="dialog"):
             yield Label(self.title_text, classes="dialog-title")
-            yield TextArea(self.text, read_only=True, soft_wrap=True, id="secret-text")
+            yield TextArea(
+                self.text, read_only=True, soft_wrap=self.soft_wrap, id="secret-text"
+            )
             yield Label(self.hint, classes="dialog-hint")
 
     def action_close(self) -> None:
