@@ -60,7 +60,14 @@ class OrgtopApp(RefreshingApp):
     BINDINGS = [
         Binding("q", "quit", "Quit"),
         Binding("r", "refresh_now", "Refresh"),
-        Binding("R", "refresh_all", "Refresh all", show=False),
+        # Out of the footer, which has no room left at 80 columns on an
+        # account screen; the keys screen lists it.
+        Binding(
+            "R",
+            "refresh_all",
+            "Refresh every account, reading cached cost and quotas again",
+            show=False,
+        ),
         Binding("question_mark", "show_keys", "Keys", key_display="?"),
     ]
 

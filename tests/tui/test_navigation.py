@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import io
+
 import pytest
-from textual.widgets import Input, TabbedContent
+from rich.console import Console
+from textual.widgets import Input, Static, TabbedContent
 
 from collectors.snapshot import Snapshot
 from tests.tui.conftest import DENIED_ACCOUNT, running
@@ -191,6 +194,27 @@ async def test_keys_help_lists_commands(offline_app: OrgtopApp) -> None:
         assert commands
         await pilot.press("escape")
         assert isinstance(offline_app.screen, OverviewScreen)
+
+
+def table_rows(widget: Static) -> list[str]:
+    """Return the rows of a Static showing a Rich table, rendered 200 wide."""
+    console = Console(width=200, record=True, file=io.StringIO())
+    console.print(widget.content)
+    return console.export_text().splitlines()
+
+
+async def test_keys_help_lists_refresh_all(offline_app: OrgtopApp) -> None:
+    async with running(offline_app, size=(80, 24)) as pilot:
+        await pilot.press("question_mark")
+        await pilot.pause()
+        rows = table_rows(offline_app.screen.query_one("#keys-table", Static))
+        keys = [row.split(maxsplit=1)[0] for row in rows if row.strip()]
+        refresh_all = [row for row in rows if row.split()[:1] == ["R"]]
+
+        assert len(refresh_all) == 1
+        assert "every account" in refresh_all[0]
+        assert "cached cost and quotas" in refresh_all[0]
+        assert "ctrl+q" not in keys
 
 
 async def test_refresh_offline_notifies(offline_app: OrgtopApp) -> None:

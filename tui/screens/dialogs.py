@@ -108,9 +108,13 @@ class KeysScreen(ModalScreen[None]):
         table.add_row("enter", "open the selected team, account or error")
         table.add_row("tab", "next widget; on tabs, left and right switch tabs")
         seen = set()
+        # The app's own keys kept out of the footer belong here too, unlike
+        # Textual's hidden ones (ctrl+q, widgets' cursor keys).
+        app_bindings = type(self.app).BINDINGS
         for key, active in self.below.active_bindings.items():
             binding = active.binding
-            if not binding.show or binding.description in seen:
+            listed = binding.show or binding in app_bindings
+            if not listed or binding.description in seen:
                 continue
             seen.add(binding.description)
             table.add_row(binding.key_display or key, binding.description)
