@@ -20,18 +20,50 @@ from tui.text import SEVERITY_STYLE, cell, env_label, format_age, plural
 from tui.views import register_view
 from tui.widgets.table import Column, KeyedTable, Row
 
+MAX_LISTED_MATCHES = 8
+"""Accounts named at most when a prefix is ambiguous; the rest are counted."""
+
+
+def matching_accounts(snapshot: Snapshot, key: str) -> list[Account]:
+    """Return the accounts whose id or name is ``key`` or starts with it.
+
+    Case is ignored. An exact id or name wins over prefixes, the rule that
+    ``orgtop switch`` applies to its account argument, and a name in the
+    same case wins over names that differ from it only in case.
+    """
+    key = key.strip()
+    query = key.lower()
+    if not query:
+        return []
+    exact = [a for a in snapshot.accounts if key in (a.id, a.name)]
+    if exact:
+        return exact
+    exact = [a for a in snapshot.accounts if query in (a.id, a.name.lower())]
+    if exact:
+        return exact
+    return [
+        a
+        for a in snapshot.accounts
+        if a.name.lower().startswith(query) or a.id.startswith(query)
+    ]
+
 
 def find_account(snapshot: Snapshot, key: str) -> Account | None:
-    """Find an account by id or by name, ignoring case."""
-    key = key.strip()
-    found = snapshot.account(key)
-    if found is not None:
-        return found
-    lowered = key.lower()
-    for account in snapshot.accounts:
-        if account.name.lower() == lowered:
-            return account
-    return None
+    """Find the one account named by id, name or an unambiguous prefix of either."""
+    found = matching_accounts(snapshot, key)
+    return found[0] if len(found) == 1 else None
+
+
+def ambiguity_message(key: str, matches: list[Account]) -> str:
+    """Name the accounts an ambiguous ``key`` matches and how to pick one."""
+    names = sorted(account.name for account in matches)
+    listed = ", ".join(names[:MAX_LISTED_MATCHES])
+    if len(names) > MAX_LISTED_MATCHES:
+        listed += f" and {len(names) - MAX_LISTED_MATCHES} more"
+    return (
+        f"{key!r} matches {len(names)} accounts: {listed}. "
+        "Type more of the name or the id."
+    )
 
 
 @register_view(
@@ -49,12 +81,15 @@ class AccountScreen(RoleSwitchKeys, DataScreen):
 
     @classmethod
     def check_argument(cls, snapshot: Snapshot | None, argument: str) -> str | None:
-        """Reject a missing or unknown account."""
+        """Reject a missing, unknown or ambiguous account."""
         if snapshot is None:
             return "No snapshot yet; wait for the first refresh."
         if not argument:
             return "Usage: :account ID-or-name"
-        if find_account(snapshot, argument) is None:
+        matches = matching_accounts(snapshot, argument)
+        if len(matches) > 1:
+            return ambiguity_message(argument, matches)
+        if not matches:
             return f"No account with id or name {argument!r} in the latest snapshot."
         return None
 
