@@ -8,6 +8,7 @@ compared with exactly what ``orgtop collect --json`` prints.
 from __future__ import annotations
 
 import pytest
+from textual.widgets import Static
 
 from collectors.access.levels import RANK, Level
 from collectors.config import load_config
@@ -16,7 +17,7 @@ from collectors.model import Severity
 from collectors.snapshot import Snapshot
 from tests.collectors import access_support as support
 from tests.collectors.test_access_alt import write_scenario
-from tests.tui.conftest import frozen_clock, running
+from tests.tui.conftest import frozen_clock, messages, running
 from tui.app import OrgtopApp
 from tui.panes.access import AccessPane, findings_cell
 from tui.runtime import Options
@@ -189,3 +190,37 @@ def test_findings_cell_quiet_without_findings(document: dict) -> None:
     snapshot = Snapshot.from_document(document)
     payments_dev = [a for a in snapshot.accounts if a.name == "payments-dev"]
     assert findings_cell(snapshot, payments_dev) is None
+
+
+def title_of(app: OrgtopApp) -> str:
+    return str(app.screen.query_one("#screen-title", Static).content)
+
+
+async def test_access_title_counts_in_singular(app: OrgtopApp) -> None:
+    async with running(app) as pilot:
+        await open_command(app, pilot, "access user=kim")
+        title = title_of(app)
+
+        assert " · 1 user by " in title
+        assert "1 users" not in title
+
+
+async def test_grants_unknown_user_notifies(app: OrgtopApp) -> None:
+    async with running(app) as pilot:
+        before = app.screen
+        await open_command(app, pilot, "grants nosuch")
+        notices = messages(app)
+
+        assert app.screen is before
+        assert len(notices) == 1
+        assert "No user or principal named 'nosuch'" in notices[0]
+
+
+async def test_grants_screen_names_unknown_user(app: OrgtopApp) -> None:
+    async with running(app) as pilot:
+        await app.push_screen(GrantsScreen("nosuch"))
+        await pilot.pause()
+        title = title_of(app)
+
+        assert "no user or principal by that name" in title
+        assert "no role in the organization admits" not in title

@@ -25,7 +25,7 @@ from collectors.model import Account
 from collectors.snapshot import Snapshot
 from tui import grants as access_text
 from tui.screens.base import DataScreen
-from tui.text import cell, env_label
+from tui.text import cell, env_label, plural
 from tui.views import register_view
 from tui.widgets.table import Column, KeyedTable, Row
 
@@ -127,11 +127,12 @@ class AccessScreen(DataScreen):
     def _heading(self, findings: int) -> str:
         shown = " ".join(f"{k}={v}" for k, v in self.filters.items())
         where = f" · {shown}" if shown else ""
+        users = plural(len(self.built.principals), "user")
+        accounts = plural(len(self.built.accounts), "account")
         return (
-            f"Access{where} · {len(self.built.principals)} users by "
-            f"{len(self.built.accounts)} accounts, highest level "
-            f"({access_text.NO_MFA_MARK} = without MFA) · {findings} findings"
-            " · enter shows the user's grants"
+            f"Access{where} · {users} by {accounts}, highest level "
+            f"({access_text.NO_MFA_MARK} = without MFA) · "
+            f"{plural(findings, 'finding')} · enter shows the user's grants"
         )
 
     def apply_filter(self, text: str) -> None:
@@ -204,10 +205,20 @@ class GrantsScreen(DataScreen):
 
     @classmethod
     def check_argument(cls, snapshot: Snapshot | None, argument: str) -> str | None:
-        """Reject an empty name when orgtop does not run as an IAM user."""
-        if argument or snapshot is None or user_arn(snapshot.source):
+        """Reject an unknown user, or no name when orgtop does not run as a user."""
+        if snapshot is None:
             return None
-        return "Name a user: :grants USER (orgtop does not run as an IAM user)."
+        if not argument:
+            if user_arn(snapshot.source):
+                return None
+            return "Name a user: :grants USER (orgtop does not run as an IAM user)."
+        section = access_text.access_section(snapshot)
+        if section is None or known_principal(section, argument):
+            return None
+        return (
+            f"No user or principal named {argument!r} in the IAM access data; "
+            ":access lists the users."
+        )
 
     def compose_body(self) -> Iterable[Widget]:
         """Lay out the grants table."""
@@ -220,6 +231,13 @@ class GrantsScreen(DataScreen):
         user = self.user or user_arn(snapshot.source)
         if section is None:
             self.set_title(f"Grants · {access_text.missing_text(snapshot)}")
+            table.set_rows(GRANT_COLUMNS, [])
+            return
+        if self.user and not known_principal(section, self.user):
+            self.set_title(
+                f"Grants of {self.user} · no user or principal by that name "
+                "in the IAM access data"
+            )
             table.set_rows(GRANT_COLUMNS, [])
             return
         found = grants_for(section, user)
@@ -273,6 +291,15 @@ class GrantsScreen(DataScreen):
             self.app.push_screen(AccountScreen(key.split("/", 1)[0]))
 
 
+def known_principal(section: Mapping[str, Any], name: str) -> bool:
+    """Return whether ``name`` is the name or ARN of a user or grant principal."""
+    users = section.get("users", [])
+    if any(name in (user["arn"], user["name"]) for user in users):
+        return True
+    grants = section.get("grants", [])
+    return any(name in (g["principal"], g["principal_name"]) for g in grants)
+
+
 def _grants_title(
     section: Mapping[str, Any], user: str, found: Sequence[Mapping[str, Any]]
 ) -> str:
@@ -284,6 +311,6 @@ def _grants_title(
     devices = sum(u["mfa_devices"] for u in users)
     mfa = "has an MFA device" if devices else "has no MFA device"
     return (
-        f"Where {name} can go · {len(found)} roles in {accounts} accounts · "
-        f"{name} {mfa} · enter opens the account"
+        f"Where {name} can go · {plural(len(found), 'role')} in "
+        f"{plural(accounts, 'account')} · {name} {mfa} · enter opens the account"
     )
