@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 
 from collectors.model import Account
@@ -70,3 +72,22 @@ def test_ambiguity_message_counts_the_rest() -> None:
     assert message.startswith("'team-' matches 10 accounts: team-0, team-1,")
     assert "team-7 and 2 more." in message
     assert "team-8" not in message
+
+
+async def test_prefix_screen_keeps_its_account(offline_app: OrgtopApp) -> None:
+    async with offline_app.run_test(size=(120, 36)) as pilot:
+        offline_app.run_command("account payments-pr")
+        await pilot.pause()
+        screen = offline_app.screen
+        assert isinstance(screen, AccountScreen)
+        opened = screen.account
+        assert opened is not None
+
+        snapshot = offline_app.snapshot
+        twin = replace(opened, id="999999999999", name="payments-prodlike")
+        offline_app.apply_snapshot(
+            replace(snapshot, accounts=[*snapshot.accounts, twin])
+        )
+        await pilot.pause()
+        assert screen.account is not None
+        assert screen.account.id == opened.id

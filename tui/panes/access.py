@@ -22,7 +22,7 @@ from collectors.snapshot import Snapshot
 from tui import grants as access_text
 from tui.columns import register_cell
 from tui.panes import CollectorPane, register_pane
-from tui.text import SEVERITY_STYLE, cell
+from tui.text import SEVERITY_STYLE, cell, plural
 from tui.widgets.table import Column, KeyedTable, Row
 
 COLUMNS = [
@@ -150,14 +150,14 @@ def _summary(
     users = {g["principal"] for g in grants}
     without_mfa = sum(1 for g in grants if not g["mfa_required"])
     summary = Text(
-        f"{len(grants)} grants to {len(users)} users · "
+        f"{plural(len(grants), 'grant')} to {plural(len(users), 'user')} · "
         f"{without_mfa} usable without MFA",
         style="bold",
     )
     stale = set(section.get("stale_accounts", [])) & {a.id for a in accounts}
     if stale:
         summary.append(
-            f" · {len(stale)} accounts unreadable, shown as last collected",
+            f" · {plural(len(stale), 'account')} unreadable, shown as last collected",
             style=SEVERITY_STYLE[Severity.UNKNOWN],
         )
     for finding in findings:

@@ -108,6 +108,10 @@ class AccountScreen(RoleSwitchKeys, DataScreen):
     def show(self, snapshot: Snapshot) -> None:
         """Show the account's facts, collectors and errors; feed the panes."""
         account = find_account(snapshot, self.argument)
+        if account is not None:
+            # A prefix could match a second account in a later snapshot;
+            # the id keeps this screen on the account it opened.
+            self.argument = account.id
         self.account = account
         if account is None:
             self.set_title(f"Account {self.argument}: not in the latest snapshot.")
