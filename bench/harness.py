@@ -25,6 +25,7 @@ from typing import Any
 import botocore
 
 from bench.replay import ServedWorld, serve
+from collectors.clients import REQUEST_CREDENTIALS, SHARED_KEY
 from collectors.refresh import Refresher
 from collectors.snapshot import Snapshot
 from tui.runtime import Options, Runtime
@@ -146,6 +147,10 @@ class CallRecorder:
     def _record(
         self, label: str, client: Any, params: dict[str, Any], model: Any, **_: Any
     ) -> None:
+        if label == SHARED_KEY:
+            # A shared client's call signs as the role its task set.
+            signing = REQUEST_CREDENTIALS.get()
+            label = signing.role if signing is not None else label
         self.calls.append(
             RecordedCall(
                 label,

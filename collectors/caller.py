@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from collectors.clients import REQUEST_CREDENTIALS
+
 if TYPE_CHECKING:
     from collectors.refresh import Refresher
 
@@ -32,7 +34,7 @@ class TaskCaller:
         self.operation = ""
 
     async def client(self, service: str, region: str | None = None) -> Any:
-        """Return a reused client under this task's role."""
+        """Return the shared client of ``service``; :meth:`call` signs as the role."""
         return await self.refresher.roles.client(
             self.role_arn, service, region or self.region
         )
@@ -47,7 +49,12 @@ class TaskCaller:
         await self.refresher.limiter.wait(
             f"{service}.{api_name}/{self.account_id}/{region}", rate
         )
-        return await getattr(client, operation)(**kwargs)
+        signing = await self.refresher.roles.signing_credentials(self.role_arn)
+        token = REQUEST_CREDENTIALS.set(signing)
+        try:
+            return await getattr(client, operation)(**kwargs)
+        finally:
+            REQUEST_CREDENTIALS.reset(token)
 
     async def renew(self) -> None:
         """Drop the cached role session so the next call assumes the role again."""

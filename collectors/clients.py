@@ -9,6 +9,7 @@ more CPU than the request itself.
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import logging
 import os
 import ssl
@@ -24,6 +25,7 @@ import aiobotocore.session
 import aiohttp
 from aiobotocore.client import AioClientCreator
 from aiobotocore.config import AioConfig
+from aiobotocore.credentials import AioCredentials
 from aiobotocore.httpsession import AIOHTTPSession
 from botocore.httpsession import get_cert_path
 from botocore.utils import parse_timestamp as botocore_parse_timestamp
@@ -123,6 +125,47 @@ class Credentials:
     expiration: float | None = None
 
 
+class TaskCredentials(AioCredentials):  # type: ignore[misc]
+    """Role credentials a call on a shared client signs with, and their role."""
+
+    def __init__(self, credentials: Credentials, role: str) -> None:
+        """Wrap ``credentials`` of the session of ``role`` (an ARN)."""
+        super().__init__(
+            credentials.access_key_id,
+            credentials.secret_access_key,
+            credentials.session_token,
+        )
+        self.role = role
+
+
+REQUEST_CREDENTIALS: contextvars.ContextVar[TaskCredentials | None] = (
+    contextvars.ContextVar("orgtop_request_credentials", default=None)
+)
+"""The credentials of the call running in this asyncio task, if any.
+
+Each asyncio task has its own value, so tasks of many accounts can share one
+client per service and region and still sign as their own role.
+"""
+
+SHARED_KEY = "shared"
+"""Client-cache key of the clients shared by every role session."""
+
+_UNSET = Credentials("ORGTOPSHAREDCLIENT", "unset")
+"""Placeholder credentials of shared clients; every call signs with its own."""
+
+
+def _sign_with_request_credentials(context: dict[str, Any], **_: Any) -> None:
+    credentials = REQUEST_CREDENTIALS.get()
+    if credentials is None:
+        raise RuntimeError(
+            "a shared AWS client was called without role credentials; "
+            "calls must go through TaskCaller.call"
+        )
+    # botocore (1.40) signs with signing["request_credentials"] when present,
+    # instead of the client's own credentials.
+    context.setdefault("signing", {})["request_credentials"] = credentials
+
+
 @dataclass
 class ClientSettings:
     """Settings every client shares: endpoint, retries, timeouts and pool size."""
@@ -168,12 +211,12 @@ def _operation_key(event_name: str) -> str:
 class ClientFactory:
     """Creates and keeps AWS clients for the life of the process or refresh.
 
-    NOTE: clients are kept per role session, service and region, about three
-    per account and region once every collector has run, at roughly 0.15 MB
-    each; that is what puts peak memory of a 1,000-account refresh far above
-    300 MB. One client per service and region, signing each request with the
-    task's role credentials through botocore's ``request_credentials``
-    signing context, would keep a few dozen clients whatever the size.
+    Role sessions share one client per service and region
+    (:meth:`shared_client`); each call signs with the credentials its task
+    sets in :data:`REQUEST_CREDENTIALS`. Clients per role session, about
+    three per account and region at roughly 0.15 MB each, used to put the
+    peak memory of a 1,000-account refresh near 2 GB. Source credentials
+    and role switching still get clients of their own.
     """
 
     def __init__(self, settings: ClientSettings | None = None) -> None:
@@ -226,6 +269,10 @@ class ClientFactory:
                 return existing
             return await self._open(cache_key, service, region, credentials)
 
+    async def shared_client(self, service: str, region: str) -> Any:
+        """Return the client of ``service`` in ``region`` that every role shares."""
+        return await self.client(service, region, _UNSET, SHARED_KEY)
+
     async def _open(
         self,
         cache_key: tuple[Any, ...],
@@ -244,6 +291,10 @@ class ClientFactory:
         )
         client = await context.__aenter__()
         self.counter.attach(client)
+        if cache_key[0] == SHARED_KEY:
+            client.meta.events.register(
+                "before-parameter-build", _sign_with_request_credentials
+            )
         self._clients[cache_key] = client
         self._contexts[cache_key] = context
         return client

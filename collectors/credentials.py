@@ -20,7 +20,7 @@ from typing import Any
 import botocore.exceptions
 import botocore.session
 
-from collectors.clients import ClientFactory, Credentials
+from collectors.clients import ClientFactory, Credentials, TaskCredentials
 from collectors.errors import CredentialError
 
 log = logging.getLogger(__name__)
@@ -291,6 +291,7 @@ class RoleSessions:
         self.assumed: Counter[str] = Counter()
         self._failures: dict[str, botocore.exceptions.ClientError] = {}
         self._sessions: dict[str, tuple[Credentials, str]] = {}
+        self._signing: dict[str, TaskCredentials] = {}
         self._locks: dict[str, asyncio.Lock] = {}
 
     def effective_duration(self) -> int:
@@ -358,6 +359,31 @@ class RoleSessions:
             await self.factory.forget(cached[1])
 
     async def client(self, role_arn: str, service: str, region: str) -> Any:
-        """Return a reused client for ``service`` in ``region`` under the role."""
+        """Return the shared client for ``service`` in ``region``.
+
+        The role is assumed first, so a denied role fails here as before;
+        calls on the client sign with :meth:`signing_credentials`.
+        """
+        await self.credentials(role_arn)
+        return await self.factory.shared_client(service, region)
+
+    async def own_client(self, role_arn: str, service: str, region: str) -> Any:
+        """Return a client that signs as the role by itself, for calls outside tasks.
+
+        Such a client is opened per role session; the refresh never uses one.
+        """
         credentials, key = await self.credentials(role_arn)
         return await self.factory.client(service, region, credentials, key)
+
+    async def signing_credentials(self, role_arn: str) -> TaskCredentials:
+        """Return the role's current credentials in the form botocore signs with."""
+        credentials, key = await self.credentials(role_arn)
+        signing = self._signing.get(key)
+        if signing is None:
+            # A renewed session replaces the role's previous entry.
+            self._signing = {
+                k: v for k, v in self._signing.items() if v.role != role_arn
+            }
+            signing = TaskCredentials(credentials, role_arn)
+            self._signing[key] = signing
+        return signing

@@ -84,9 +84,13 @@ async def discover(
     organization = await call(organizations, "describe_organization")
     org_id = organization["Organization"]["Id"]
     listed: list[dict[str, Any]] = []
-    paginator = organizations.get_paginator("list_accounts")
-    async for page in paginator.paginate():
+    arguments: dict[str, str] = {}
+    while True:
+        page = await call(organizations, "list_accounts", **arguments)
         listed.extend(page["Accounts"])
+        if not page.get("NextToken"):
+            break
+        arguments = {"NextToken": page["NextToken"]}
     known = {account.id: account for account in previous}
     ou_paths: dict[str, Any] = {}
     errors: list[ErrorRecord] = []

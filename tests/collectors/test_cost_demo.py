@@ -28,7 +28,7 @@ async def session(world: DemoWorld) -> AsyncIterator[Refresher]:
 
 
 async def ce_client(refresher: Refresher, account_id: str) -> Any:
-    return await refresher.roles.client(
+    return await refresher.roles.own_client(
         refresher.role_arn(account_id), "ce", "us-east-1"
     )
 

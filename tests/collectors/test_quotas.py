@@ -111,7 +111,7 @@ async def _refresh_three_times(world: DemoWorld) -> Runs:
         first = await refresher.run(only=["quotas"])
         steady = await refresher.run(first, only=["quotas"])
         forced = await refresher.run(steady, force=True, only=["quotas"])
-        client = await refresher.roles.client(
+        client = await refresher.roles.own_client(
             refresher.role_arn(world.scenario.management.id),
             "service-quotas",
             "us-east-1",
