@@ -74,7 +74,9 @@ class RefreshingApp(App[int]):
                 state,
                 organization=snapshot.organization_id,
                 source=snapshot.source,
-                generated_at=snapshot.generated_at,
+                # The account list alone, shown while the first refresh
+                # runs, is no data to give an age.
+                generated_at=snapshot.generated_at if snapshot.sections else None,
             )
         return replace(state, **changes)  # type: ignore[arg-type]
 

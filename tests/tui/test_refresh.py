@@ -157,3 +157,18 @@ async def test_inventory_reported_before_collectors(refresher) -> None:
     assert early[0].sections == {}
     assert snapshot.sections
     assert early[0].accounts is not snapshot.accounts
+
+
+async def test_account_list_alone_has_no_age(
+    offline_app, stored_snapshot: Snapshot
+) -> None:
+    async with offline_app.run_test(size=(120, 36)) as pilot:
+        listed = Snapshot(
+            generated_at=stored_snapshot.generated_at,
+            organization_id=stored_snapshot.organization_id,
+            accounts=list(stored_snapshot.accounts),
+        )
+        offline_app.apply_snapshot(listed)
+        await pilot.pause()
+        assert offline_app.header_state.organization == listed.organization_id
+        assert offline_app.header_state.generated_at is None
