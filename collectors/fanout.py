@@ -107,6 +107,13 @@ async def _attempt(job: Job, timeout: float) -> Outcome:
         except asyncio.CancelledError:
             raise
         except Exception as error:  # noqa: BLE001 - every failure becomes a record
+            # Only the record is kept, so drop the traceback. On Python 3.11,
+            # wait_for leaves the error and the job's task in a reference
+            # cycle through the traceback, whose frames hold the job's context
+            # and the collector's previous section. The task of a long job is
+            # in the oldest generation, so the cycle would wait for a full
+            # garbage collection.
+            error.__traceback__ = None
             result = classify(error)
             expired = result.kind is ErrorKind.EXPIRED_CREDENTIALS
             if expired and attempt == 0 and job.on_expired is not None:

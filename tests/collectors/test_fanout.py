@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import gc
+import weakref
 from pathlib import Path
 
 import pytest
@@ -53,6 +55,34 @@ async def test_exception_becomes_unexpected_record() -> None:
     assert outcome.error is not None
     assert outcome.error.kind is ErrorKind.UNEXPECTED
     assert outcome.error.account_id == "123"
+
+
+async def test_failed_job_frees_its_frames() -> None:
+    # A failed job's frames hold its context and, through it, the collector's
+    # previous section. With the garbage collector off, only reference
+    # counting can free them, so a reference cycle through the error fails here.
+    class Payload:
+        pass
+
+    payloads: list[weakref.ref[Payload]] = []
+
+    async def denied() -> None:
+        payload = Payload()
+        payloads.append(weakref.ref(payload))
+        await asyncio.sleep(0)
+        raise ValueError("denied")
+
+    gc.collect()
+    gc.disable()
+    try:
+        outcomes = await run_jobs(
+            [Job("t", "123", "", denied)], concurrency=1, timeout=5
+        )
+        freed = payloads[0]() is None
+    finally:
+        gc.enable()
+    assert outcomes[0].error is not None
+    assert freed
 
 
 async def test_rate_limiter_spaces_calls(monkeypatch: pytest.MonkeyPatch) -> None:
