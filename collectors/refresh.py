@@ -101,7 +101,6 @@ class Refresher:
         before_attempts = Counter(self.factory.counter.attempts)
         before_calls = Counter(self.factory.counter.calls)
         before_server = self.server_counts() if self.server_counts else None
-        now = self.clock()
         log.info("refresh %d started", generation)
 
         self.roles.forget_failures()
@@ -115,6 +114,8 @@ class Refresher:
             assert previous is not None
             log.info("refresh %d covers %d accounts", generation, len(refreshed))
             source_arn = await self._source_arn()
+            # Taken after the source identity, which may wait for an MFA code.
+            now = self.clock()
             snapshot = carry_over(
                 previous, refreshed, {c.name for c in chosen}, source_arn, now
             )
@@ -125,8 +126,9 @@ class Refresher:
             )
         else:
             snapshot, management = await self._inventory_snapshot(
-                previous, force, now, generation, on_inventory
+                previous, force, generation, on_inventory
             )
+            now = snapshot.generated_at
             plans = await self._plan(
                 chosen, snapshot, snapshot.accounts, previous, management, now, force
             )
@@ -181,14 +183,17 @@ class Refresher:
         self,
         previous: Snapshot | None,
         force: bool,
-        now: datetime,
         generation: int,
         on_inventory: Callable[[Snapshot], None] | None,
     ) -> tuple[Snapshot, str]:
-        """Build the snapshot from a new inventory; return it and the management id."""
+        """Build the snapshot from a new inventory; return it and the management id.
+
+        Its time is taken once the source identity is known, not when the
+        refresh started, since an MFA prompt may have waited minutes.
+        """
         source_arn, management, inventory = await self._start(previous, force)
         snapshot = Snapshot(
-            generated_at=now,
+            generated_at=self.clock(),
             organization_id=inventory.organization_id,
             source=source_arn,
             accounts=inventory.accounts,

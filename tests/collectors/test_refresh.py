@@ -1,5 +1,10 @@
+from datetime import UTC, datetime, timedelta
+
+from collectors.clients import ClientFactory, ClientSettings
+from collectors.credentials import RoleSessions, SourceIdentity
 from collectors.model import State
 from collectors.refresh import Refresher
+from tests.conftest import demo_config
 
 
 async def test_refresh_lists_every_account(refresher: Refresher, world) -> None:
@@ -30,3 +35,32 @@ async def test_request_counts_match_server(refresher: Refresher) -> None:
     client_side = {k.split(".")[0] + "." + k.split(".")[1]: v for k, v in snapshot.stats["requests"].items()}
     assert snapshot.stats["requests_total"] == sum(snapshot.stats["server_requests"].values())
     assert sum(client_side.values()) == snapshot.stats["requests_total"]
+
+
+async def test_snapshot_time_after_mfa_prompt(world) -> None:
+    moments = [datetime(2026, 12, 4, 3, 0, tzinfo=UTC)]
+
+    def clock() -> datetime:
+        return moments[-1]
+
+    async def answer_late(serial: str) -> str:
+        moments.append(moments[-1] + timedelta(minutes=2))
+        return "123456"
+
+    config = demo_config(world)
+    factory = ClientFactory(ClientSettings(endpoint_url=world.endpoint))
+    source = SourceIdentity(
+        factory,
+        keys=world.user_credentials,
+        mfa_serial=world.mfa_serial,
+        mfa_callback=answer_late,
+        region=config.home_region,
+    )
+    roles = RoleSessions(source, duration_seconds=config.role_duration)
+    refresher = Refresher(config, factory, source, roles, clock=clock, demo=True)
+    try:
+        snapshot = await refresher.run(only=["reach"])
+    finally:
+        await factory.close()
+    assert len(moments) == 2
+    assert snapshot.generated_at == moments[-1]
