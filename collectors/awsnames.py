@@ -9,13 +9,12 @@ from __future__ import annotations
 
 from functools import cache
 
-import botocore
-import botocore.session
-
 
 @cache
 def known_regions() -> frozenset[str]:
     """Return every region of every partition in botocore's endpoint data."""
+    import botocore.session
+
     session = botocore.session.get_session()
     regions: set[str] = set()
     for partition in session.get_available_partitions():
@@ -26,11 +25,15 @@ def known_regions() -> frozenset[str]:
 @cache
 def known_services() -> frozenset[str]:
     """Return the service names botocore has models for (``ce``, ``sts``...)."""
+    import botocore.session
+
     return frozenset(botocore.session.get_session().get_available_services())
 
 
 def unknown_region_hint(region: str) -> str:
     """Explain why ``region`` was rejected and what to do."""
+    import botocore
+
     return (
         f"{region!r} is not an AWS region known to botocore {botocore.__version__}; "
         "check the spelling, or upgrade orgtop if the region is new"

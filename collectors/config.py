@@ -147,8 +147,12 @@ def _parse_aws(aws: Table, config: Config) -> None:
     config.collector_role = aws.get("collector_role", str, config.collector_role)
     config.home_region = aws.get("home_region", str, config.home_region)
     config.regions = aws.strings("regions")
-    for region in [config.home_region, *config.regions]:
-        key = "home_region" if region == config.home_region else "regions"
+    # The default home region needs no check, and checking loads botocore's
+    # endpoint data (about 90 ms), so only regions from the file are checked.
+    checked = [("regions", region) for region in config.regions]
+    if aws.has("home_region"):
+        checked.insert(0, ("home_region", config.home_region))
+    for key, region in checked:
         if not re.fullmatch(r"[a-z]{2}(-[a-z]+)+-\d", region):
             raise aws.error(key, f"{region!r} is not an AWS region name like us-east-1")
         if region not in awsnames.known_regions():
