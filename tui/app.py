@@ -235,9 +235,7 @@ def run_app(options: Options) -> int:
     probe.read_only_store = options.offline
     try:
         snapshot = probe.latest()
-        warnings = list(probe.store_warnings)
-        if probe.store is not None:
-            warnings += probe.store.warnings
+        warnings = probe.warnings()
     finally:
         if probe.store is not None:
             probe.store.close()

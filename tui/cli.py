@@ -223,10 +223,7 @@ async def _run_command(args: argparse.Namespace, options: Options) -> int:
 
 
 def _print_store_warnings(runtime: Runtime) -> None:
-    warnings = list(runtime.store_warnings)
-    if runtime.store is not None:
-        warnings += runtime.store.warnings
-    for warning in dict.fromkeys(warnings):
+    for warning in runtime.warnings():
         print(f"orgtop: warning: {warning}", file=sys.stderr)
 
 

@@ -108,6 +108,13 @@ class Runtime:
             )
         return self.store
 
+    def warnings(self) -> list[str]:
+        """Return the store problems found so far, each once, for the user."""
+        found = list(self.store_warnings)
+        if self.store is not None:
+            found += self.store.warnings
+        return list(dict.fromkeys(found))
+
     def latest(self) -> Snapshot | None:
         """Return the newest stored snapshot, or None when the store cannot open.
 
