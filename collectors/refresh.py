@@ -231,31 +231,22 @@ class Refresher:
         except CredentialError:
             raise
         except Exception as error:  # noqa: BLE001 - reported as one clear message
-            result = classify(error)
-            raise RefreshError(
-                "refresh failed while reading the source identity (GetCallerIdentity): "
-                f"{result.kind or result.state} {result.code}: {result.message}"
-            ) from None
+            step = "reading the source identity (GetCallerIdentity)"
+            raise _step_failed(step, error) from None
 
     async def _start(
         self, previous: Snapshot | None, force: bool
     ) -> tuple[str, str, inventory_module.Inventory]:
-        step = "reading the source identity (GetCallerIdentity)"
+        source_arn = await self._source_arn()
+        step = "finding the management account (DescribeOrganization)"
         try:
-            source_arn = await self.source.whoami()
-            step = "finding the management account (DescribeOrganization)"
             management = self.config.management_account or await self._management_id()
             step = f"listing the organization's accounts from {management}"
             inventory = await self._inventory(management, previous, force)
         except CredentialError:
             raise
         except Exception as error:  # noqa: BLE001 - reported as one clear message
-            result = classify(error)
-            log.warning("refresh failed while %s: %s %s", step, result.code, result.message)
-            raise RefreshError(
-                f"refresh failed while {step}: {result.kind or result.state} "
-                f"{result.code}: {result.message}"
-            ) from None
+            raise _step_failed(step, error) from None
         return source_arn, management, inventory
 
     async def _management_id(self) -> str:
@@ -383,6 +374,16 @@ class Refresher:
         return TaskContext(
             collector.name, account, region, settings, prior, now, force, caller, shared
         )
+
+
+def _step_failed(step: str, error: Exception) -> RefreshError:
+    """Log a failed step of the refresh's start and build its one-line error."""
+    result = classify(error)
+    log.warning("refresh failed while %s: %s %s", step, result.code, result.message)
+    return RefreshError(
+        f"refresh failed while {step}: {result.kind or result.state} "
+        f"{result.code}: {result.message}"
+    )
 
 
 def _bind(collector: Collector, context: TaskContext) -> Callable[[], Any]:
