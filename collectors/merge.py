@@ -77,16 +77,12 @@ def merge_plan(
     return merged
 
 
-def apply_merged(
-    snapshot: Snapshot, plans: Sequence[Plan], merged: dict[str, Merged]
-) -> None:
-    """Add every collector's section and records to ``snapshot``, in plan order."""
-    for plan in plans:
-        result = merged[plan.collector.name]
-        snapshot.errors.extend(result.errors)
-        snapshot.states.extend(result.states)
-        if result.section is not None:
-            snapshot.sections[plan.collector.name] = result.section
+def add_merged(snapshot: Snapshot, name: str, result: Merged) -> None:
+    """Add one collector's section and records to ``snapshot``."""
+    snapshot.errors.extend(result.errors)
+    snapshot.states.extend(result.states)
+    if result.section is not None:
+        snapshot.sections[name] = result.section
 
 
 class SectionTracker:
@@ -117,7 +113,8 @@ class SectionTracker:
         self.on_sections = on_sections
         self.outcomes: dict[int, Outcome] = {}
         self.merged: dict[str, Merged] = {}
-        self.pending = {plan.collector.name: len(plan.jobs) for plan in plans}
+        self.by_name = {plan.collector.name: plan for plan in plans}
+        self.pending = {name: len(plan.jobs) for name, plan in self.by_name.items()}
 
     def add(self, outcome: Outcome) -> None:
         """Record one outcome; merge its collector when it was the last."""
@@ -125,20 +122,20 @@ class SectionTracker:
         name = outcome.job.collector
         self.pending[name] -= 1
         if self.pending[name] == 0:
-            self._merge(name)
+            self._merge(self.by_name[name])
             if self.on_sections is not None:
                 self.on_sections(self.interim())
 
     def finish(self) -> None:
-        """Merge the collectors without jobs and fill the snapshot."""
+        """Merge the collectors without jobs and fill the snapshot in plan order."""
         for plan in self.plans:
-            if plan.collector.name not in self.merged:
-                self._merge(plan.collector.name)
-        apply_merged(self.snapshot, self.plans, self.merged)
+            name = plan.collector.name
+            if name not in self.merged:
+                self._merge(plan)
+            add_merged(self.snapshot, name, self.merged[name])
 
-    def _merge(self, name: str) -> None:
-        plan = next(p for p in self.plans if p.collector.name == name)
-        self.merged[name] = merge_plan(
+    def _merge(self, plan: Plan) -> None:
+        self.merged[plan.collector.name] = merge_plan(
             plan,
             self.outcomes,
             self.snapshot,
@@ -160,16 +157,14 @@ class SectionTracker:
         for plan in self.plans:
             name = plan.collector.name
             result = self.merged.get(name)
+            if result is None and previous is not None:
+                result = Merged(
+                    previous.sections.get(name),
+                    [e for e in previous.errors if e.collector == name],
+                    [s for s in previous.states if s.collector == name],
+                )
             if result is not None:
-                snapshot.errors.extend(result.errors)
-                snapshot.states.extend(result.states)
-                if result.section is not None:
-                    snapshot.sections[name] = result.section
-            elif previous is not None:
-                snapshot.errors += [e for e in previous.errors if e.collector == name]
-                snapshot.states += [s for s in previous.states if s.collector == name]
-                if name in previous.sections:
-                    snapshot.sections[name] = previous.sections[name]
+                add_merged(snapshot, name, result)
         return snapshot
 
 
