@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
@@ -14,6 +15,7 @@ from collectors.credentials import RoleSessions, SourceIdentity
 from collectors.demo.scenario import Scenario, load_scenario
 from collectors.demo.server import DemoWorld
 from collectors.refresh import Refresher
+from tui import logs
 
 FIXTURES = Path(__file__).parent / "fixtures"
 SMALL = FIXTURES / "small.toml"
@@ -81,3 +83,18 @@ async def refresher(world: DemoWorld) -> AsyncIterator[Refresher]:
     built = make_refresher(world)
     yield built
     await built.factory.close()
+
+
+@pytest.fixture
+def debug_log() -> Iterator[Path]:
+    """Send records at DEBUG to the file that ``ORGTOP_LOG_FILE`` names."""
+    root = logging.getLogger()
+    handlers, level = list(root.handlers), root.level
+    path = logs.setup(logging.DEBUG)
+    assert path is not None
+    yield path
+    for handler in root.handlers:
+        if handler not in handlers:
+            handler.close()
+    root.handlers[:] = handlers
+    root.setLevel(level)

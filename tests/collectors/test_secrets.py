@@ -8,11 +8,8 @@ import sqlite3
 import zlib
 from pathlib import Path
 
-import pytest
-
 from collectors.snapshot import Snapshot
 from tests.conftest import SMALL
-from tui import logs
 from tui.runtime import Options, Runtime
 
 
@@ -28,19 +25,6 @@ def leaks(secrets: list[str], **texts: str) -> list[str]:
     return [f"{secret[:6]}... in {name}" for name, text in texts.items() for secret in secrets if secret in text]
 
 
-@pytest.fixture
-def debug_logging(tmp_path: Path):
-    root = logging.getLogger()
-    before = list(root.handlers), root.level
-    path = logs.setup(logging.DEBUG)
-    yield path
-    for handler in root.handlers:
-        if handler not in before[0]:
-            handler.close()
-    root.handlers[:] = before[0]
-    root.setLevel(before[1])
-
-
 async def collect(tmp_path: Path) -> tuple[Runtime, Snapshot, list[str]]:
     runtime = Runtime(Options(demo_scenario=SMALL, store=tmp_path / "s.db", mfa_code="123456"))
     try:
@@ -51,24 +35,24 @@ async def collect(tmp_path: Path) -> tuple[Runtime, Snapshot, list[str]]:
     return runtime, snapshot, secrets
 
 
-async def test_refresh_leaks_no_secret(tmp_path: Path, debug_logging: Path) -> None:
+async def test_refresh_leaks_no_secret(tmp_path: Path, debug_log: Path) -> None:
     runtime, snapshot, secrets = await collect(tmp_path)
-    log_text = debug_logging.read_text()
+    log_text = debug_log.read_text()
     document = json.dumps(snapshot.to_document())
     assert len(secrets) > 10
     assert "refresh 1 finished" in log_text
     assert leaks(secrets, log=log_text, store=stored_text(runtime.store_path), json=document) == []
 
 
-async def test_botocore_debug_stays_out(tmp_path: Path, debug_logging: Path) -> None:
+async def test_botocore_debug_stays_out(tmp_path: Path, debug_log: Path) -> None:
     await collect(tmp_path)
-    log_text = debug_logging.read_text()
+    log_text = debug_log.read_text()
     assert " botocore" not in log_text
     assert "Authorization" not in log_text
 
 
-async def test_planted_leak_is_caught(tmp_path: Path, debug_logging: Path) -> None:
+async def test_planted_leak_is_caught(tmp_path: Path, debug_log: Path) -> None:
     _, _, secrets = await collect(tmp_path)
     logging.getLogger("collectors.refresh").info("oops %s", secrets[-1])
-    found = leaks(secrets, log=debug_logging.read_text())
+    found = leaks(secrets, log=debug_log.read_text())
     assert len(found) == 1

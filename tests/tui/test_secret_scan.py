@@ -13,14 +13,13 @@ from __future__ import annotations
 import asyncio
 import html
 import json
-import logging
 import re
 import shlex
 import sqlite3
 import webbrowser
 import zlib
 from collections import Counter
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
@@ -35,7 +34,6 @@ from tests.conftest import SMALL
 from tests.tui.conftest import live_app, wait_until
 from tests.tui.switch_support import ACCESS_GRANTS
 from tests.tui.test_switch_keys import open_account, pick, secret_text
-from tui import logs
 from tui.app import OrgtopApp
 from tui.cli import main
 from tui.screens.account import AccountScreen
@@ -64,21 +62,6 @@ async def running_with_toasts(app: OrgtopApp) -> AsyncIterator[Pilot]:
             yield pilot
     finally:
         app.close_backend()
-
-
-@pytest.fixture
-def debug_log() -> Iterator[Path]:
-    """Send records at DEBUG to the file that ``ORGTOP_LOG_FILE`` names."""
-    root = logging.getLogger()
-    handlers, level = list(root.handlers), root.level
-    path = logs.setup(logging.DEBUG)
-    assert path is not None
-    yield path
-    for handler in root.handlers:
-        if handler not in handlers:
-            handler.close()
-    root.handlers[:] = handlers
-    root.setLevel(level)
 
 
 def fragments(secret: str) -> set[str]:

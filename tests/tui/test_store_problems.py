@@ -8,7 +8,7 @@ from collectors.config import load_config
 from collectors.snapshot import Snapshot
 from collectors.store import Store
 from tests.conftest import SMALL
-from tests.tui.conftest import live_app, running, store_with, wait_until
+from tests.tui.conftest import live_app, messages, running, store_with, wait_until
 from tui.app import OrgtopApp
 from tui.backend import Backend
 from tui.runtime import Options, Runtime
@@ -21,10 +21,6 @@ def stored_count(path: Path) -> int:
         return len(store.history())
     finally:
         store.close()
-
-
-def messages(app: OrgtopApp) -> list[str]:
-    return [notice.message for notice in app._notifications]
 
 
 def test_runtime_latest_warns_on_unusable_store(tmp_path: Path) -> None:
