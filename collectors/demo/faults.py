@@ -178,7 +178,7 @@ def parse_fault(table: Table, scenario: Scenario, lenient: bool = False) -> Faul
                 "sequence",
                 f"unknown outcome {code!r}; use {OK!r} for an answer or one of: {known}",
             )
-    if rule.max_consecutive != 2 and not rule.rate:
+    if table.has("max_consecutive") and not rule.rate:
         raise table.error(
             "max_consecutive", "applies only with rate; add rate or remove it"
         )
