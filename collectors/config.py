@@ -31,7 +31,7 @@ DEFAULT_NAME_PATTERN = (
 ORG_TEAM = "org"
 """Team of the management and identity accounts when no rule maps them."""
 MAX_CONCURRENCY = 500
-"""Each running task holds a connection; Linux allows 1,024 open files by default."""
+"""Each running task keeps a connection open, and Linux allows 1,024 open files."""
 
 
 def default_config_path() -> Path:

@@ -108,8 +108,8 @@ class Table:
         line = locate(self.text, self.where, key)
         where = self.where
         while line is None and where:
-            # An inline table ({ ... }) has no header: point at the key that
-            # holds it, however deeply it is nested.
+            # An inline table ({ ... }) has no header, so point at the key
+            # whose value it is, however deeply it is nested.
             where, _, name = where.rpartition(".")
             line = locate(self.text, where, re.sub(r"\[\d+\]$", "", name))
         return ConfigError(self.path, message, key=full, line=line)

@@ -17,7 +17,7 @@ class SnapshotCollected(Message):
     snapshot: Snapshot
     generation: int
     not_saved: str = ""
-    """Why the store could not keep the snapshot, or empty when it did."""
+    """The store error that kept the snapshot out of the store, or empty."""
 
 
 @dataclass

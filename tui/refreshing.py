@@ -135,8 +135,8 @@ class RefreshingApp(App[int]):
         running = self.refresh_scope
         if not self.refreshing or running is None:
             return
-        shown = screen.refresh_scope()
-        if shown is not None and shown.account_ids <= running.account_ids:
+        screen_scope = screen.refresh_scope()
+        if screen_scope is not None and screen_scope.account_ids <= running.account_ids:
             return
         log.info("abandoning the refresh of %s", running.label)
         self.cancel_refresh()

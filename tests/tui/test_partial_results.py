@@ -19,8 +19,8 @@ async def test_hanging_collector_delays_only_itself(tmp_path: Path) -> None:
         await wait_until(
             pilot, lambda: app.snapshot.sections["reach"] is not first.sections["reach"]
         )
-        shown = app.snapshot
+        interim = app.snapshot
         assert app.refreshing
-        assert shown.sections["quotas"] is first.sections["quotas"]
-        assert shown.sections["iam"] is first.sections["iam"]
-        assert app.screen.painted is shown
+        assert interim.sections["quotas"] is first.sections["quotas"]
+        assert interim.sections["iam"] is first.sections["iam"]
+        assert app.screen.painted is interim
